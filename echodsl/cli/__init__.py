@@ -1,0 +1,57 @@
+"""The ``echodsl`` command line: a root click group whose sub-commands load lazily.
+
+Each command module imports only what it needs, so ``echodsl validate`` and ``fmt`` start
+without importing torch (they are what users run in pre-commit hooks and CI).
+
+Exit codes, for every command: 0 success, 1 the spec or data has errors, 2 usage, IO or
+internal failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import click
+
+# command name -> "module:attribute"; a module that is not part of this install is skipped.
+COMMANDS: dict[str, str] = {
+    "validate": "echodsl.cli.lang:validate",
+    "fmt": "echodsl.cli.lang:fmt",
+    "show": "echodsl.cli.lang:show",
+    "compile": "echodsl.cli.model:compile_cmd",
+    "explain": "echodsl.cli.model:explain",
+    "data": "echodsl.cli.data:data",
+    "train": "echodsl.cli.train:train",
+    "eval": "echodsl.cli.evaluate:eval_cmd",
+    "judge": "echodsl.cli.evaluate:judge",
+    "study": "echodsl.cli.results:study",
+    "results": "echodsl.cli.results:results",
+}
+
+EPILOG = "Exit codes: 0 success, 1 errors in a spec or data set, 2 usage, IO or internal failure."
+
+
+class LazyGroup(click.Group):
+    """A group that imports a sub-command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name, target in COMMANDS.items() if _available(target)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None or not _available(target):
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def _available(target: str) -> bool:
+    return importlib.util.find_spec(target.split(":")[0]) is not None
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="echodsl")
+def main() -> None:
+    """echodsl: write a memory design for a video world model as a .mem spec, validate it,
+    compile it onto a shared Wan DiT, train and evaluate it, and compare results."""

@@ -1,0 +1,3 @@
+from echodsl.cli import main
+
+main()

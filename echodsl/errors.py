@@ -1,0 +1,72 @@
+"""The exception hierarchy of echodsl: one root, one class per phase.
+
+Exceptions carry data and build their message in ``__str__``; the CLI turns them into
+exit codes and readable output (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from echodsl.lang.diagnostics import Diagnostic
+
+
+class EchoError(Exception):
+    """Root of every error echodsl raises on purpose."""
+
+
+class SpecError(EchoError, ValueError):
+    """A spec did not parse or check. ``diagnostics`` holds every problem found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__(diagnostics)
+        self.diagnostics = list(diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    def __str__(self) -> str:
+        errors = self.errors
+        if not errors:
+            return "spec has no errors"
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"{first.span}: {first.code}: {first.summary}{more}"
+
+
+class UsageError(EchoError):
+    """A command was called with arguments that cannot work (exit code 2)."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class BuildError(EchoError):
+    """A valid profile could not be lowered or built into modules."""
+
+
+class DataError(EchoError):
+    """A dataset on disk is missing, corrupt or inconsistent; names the file."""
+
+    def __init__(self, message: str, path: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class RuntimeFailure(EchoError):
+    """Training, checkpointing or sampling failed in a way the user can act on."""
+
+
+class StoreError(EchoError):
+    """The results store could not be opened, migrated or written."""

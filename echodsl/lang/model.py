@@ -1,0 +1,144 @@
+"""Resolved, validated specs: what every stage after the checker consumes.
+
+A ``Profile`` has ``extends`` applied, sweeps expanded and every default filled, so two
+profiles that mean the same thing are equal and share a ``spec_hash`` whatever their
+names, comments, whitespace, argument or clause order. Nothing downstream re-reads text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from echodsl.lang.schema import PROFILE_CLAUSE_ORDER
+
+
+class Variant(BaseModel):
+    """One chosen variant and its resolved arguments, e.g. ``frames(k = 5, select = fov(...))``.
+
+    Argument values are ``int``, ``float``, ``bool``, ``str`` (strings and bare choice
+    names), ``tuple[int, int]`` (sizes such as ``8x8``) or a nested ``Variant``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    variant: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.args[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.args.get(name, default)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"variant": self.variant, "args": {k: _json_value(v) for k, v in self.args.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Variant":
+        args = {}
+        for k, v in data.get("args", {}).items():
+            if isinstance(v, dict) and "variant" in v:
+                v = cls.from_json(v)
+            elif isinstance(v, list):
+                v = tuple(v)
+            args[k] = v
+        return cls(variant=data["variant"], args=args)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, Variant):
+        return v.to_json()
+    if isinstance(v, tuple):
+        return list(v)
+    return v
+
+
+def canonical_json(data: Any) -> str:
+    """The one serialisation that hashes are taken over: sorted keys, no whitespace."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def sha256_hex(data: Any) -> str:
+    return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+
+
+class Profile(BaseModel):
+    """A fully resolved memory design: five clauses, nothing implicit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # sweep members are named like `ctx[storage.k=5]`
+    storage: Variant
+    compression: Variant
+    readout: Variant
+    recurrence: Variant
+    action: Variant
+    # for sweep members: the swept argument paths and this member's values
+    sweep: dict[str, Any] = Field(default_factory=dict)
+
+    def clauses(self) -> dict[str, Variant]:
+        return {c: getattr(self, c) for c in PROFILE_CLAUSE_ORDER}
+
+    def canonical(self) -> dict[str, Any]:
+        """The resolved design without its name: the input of ``spec_hash``."""
+        return {c: v.to_json() for c, v in self.clauses().items()}
+
+    @property
+    def spec_hash(self) -> str:
+        return sha256_hex(self.canonical())
+
+    @property
+    def family(self) -> str:
+        """The study's family of this design: i2v, context, compression, spatial or state."""
+        storage = self.storage.variant
+        if storage == "frames":
+            return "context" if self.compression.variant == "none" else "compression"
+        return {"none": "i2v", "summary": "spatial", "state": "state"}[storage]
+
+    @classmethod
+    def from_canonical(cls, name: str, canonical: dict[str, Any]) -> "Profile":
+        return cls(name=name, **{c: Variant.from_json(canonical[c]) for c in PROFILE_CLAUSE_ORDER})
+
+
+class Study(BaseModel):
+    """A resolved study: the fixed setup shared by every run, and the designs it compares."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    backbone: Variant
+    data: Variant
+    train: Variant
+    eval: tuple[Variant, ...]
+    profiles: tuple[Profile, ...]
+    seeds: tuple[int, ...]
+
+    def setup(self) -> dict[str, Any]:
+        """Everything but the designs: two runs are comparable only if this is equal."""
+        return {
+            "backbone": self.backbone.to_json(),
+            "data": self.data.to_json(),
+            "train": self.train.to_json(),
+            "eval": [e.to_json() for e in self.eval],
+        }
+
+    @property
+    def setup_hash(self) -> str:
+        return sha256_hex(self.setup())
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            **self.setup(),
+            "profiles": [{"name": p.name, "spec_hash": p.spec_hash} for p in self.profiles],
+            "seeds": list(self.seeds),
+        }
+
+    def profile(self, name: str) -> Profile:
+        for p in self.profiles:
+            if p.name == name:
+                return p
+        raise KeyError(name)

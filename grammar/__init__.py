@@ -1,0 +1,1 @@
+"""The .mem grammar (mem.lark), shipped inside the wheel as ``echodsl.grammar``."""
