@@ -52,6 +52,7 @@ def _available(target: str) -> bool:
 
 @click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="echodsl")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show Python tracebacks instead of short error messages.")
+def main(debug: bool) -> None:
     """echodsl: write a memory design for a video world model as a .mem spec, validate it,
     compile it onto a shared Wan DiT, train and evaluate it, and compare results."""

@@ -1,1 +1,1 @@
-"""lang"""
+"""The .mem language: parse -> check -> resolved Profile/Study models. Never imports torch."""
