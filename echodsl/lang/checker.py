@@ -145,7 +145,8 @@ def _effective(name: str, decls: dict[str, Decl], own: dict, effective: dict, st
                                  hint="`extends` must form a tree"))
     elif parent not in decls:
         diagnostics.append(error("E110", f"`{name}` extends unknown profile `{parent}`", decl.extends.span,
-                                 hint=did_you_mean(parent, [n for n, d in decls.items() if isinstance(d, ast.ProfileDecl)])))
+                                 hint=did_you_mean(parent, [n for n, d in decls.items()
+                                                             if isinstance(d, ast.ProfileDecl) and n != name])))
     elif not isinstance(decls[parent], ast.ProfileDecl):
         diagnostics.append(error("E121", f"`{parent}` is a study, not a profile", decl.extends.span,
                                  notes=(Note("declared here", decls[parent].name.span),)))

@@ -56,7 +56,8 @@ def format_module(module: ast.Module) -> str:
                     and not out[-1].endswith("{") and not _closes(element):
                 _blank(out)
             if isinstance(element, ast.Comment):
-                out.append(INDENT * unit.indent + element.text.rstrip())
+                depth = 1 if _closes(unit) else unit.indent  # a comment before `}` is inside the block
+                out.append(INDENT * depth + element.text.rstrip())
                 prev_line = element.span.end.line
             else:
                 text = INDENT * unit.indent + unit.text

@@ -62,7 +62,7 @@ def _follow(parsed: ParsedFile, root: Path, stack: list[Path], seen: set[Path], 
         target = (base / str(item.path.value)).resolve()
         if not target.is_relative_to(root):
             diagnostics.append(error("E115", f"import of `{item.path.value}` leaves the root directory",
-                                     item.path.span, detail=f"it resolves to {target}, outside {root}",
+                                     item.path.span, detail=f"it resolves to {display_path(target)}, outside {display_path(root)}",
                                      hint="move the file under the root, or widen it with --root DIR"))
             continue
         if target in stack:

@@ -220,7 +220,8 @@ class _Builder(Transformer):
 
     def int_lit(self, meta, children):
         tok = children[0]
-        value = int(str(tok))
+        # Python refuses int() on > 4300 digits; anything past 19 digits is out of range anyway.
+        value = int(str(tok)) if len(str(tok).lstrip("-")) <= 19 else INT_LIMIT + 1
         if abs(value) > INT_LIMIT:
             self.diagnostics.append(error("E007", "integer literal out of range", self._tok_span(tok),
                                           hint=f"integers must lie within ±{INT_LIMIT}"))
@@ -256,7 +257,7 @@ class _Builder(Transformer):
 
     def size_lit(self, meta, children):
         tok = children[0]
-        h, w = (int(p) for p in str(tok).split("x"))
+        h, w = (int(p) if len(p) <= 19 else INT_LIMIT + 1 for p in str(tok).split("x"))
         if max(h, w) > INT_LIMIT:
             self.diagnostics.append(error("E007", "size literal out of range", self._tok_span(tok)))
         return ast.Literal("size", (h, w), str(tok), self._tok_span(tok))

@@ -36,28 +36,32 @@ def _message(d: Diagnostic) -> str:
 
 
 def render_full(d: Diagnostic, sources: SourceCache) -> str:
-    lines = [f"{d.severity.value}[{d.code}]: {d.summary}", f"  --> {d.span}"]
-    lines += _excerpt(d.span, sources)
+    """rustc-style: headline, location, the line with carets, detail, hint, notes."""
+    width = max([len(str(d.span.start.line))] + [len(str(n.span.start.line)) for n in d.notes if n.span])
+    pad = " " * width
+    lines = [f"{d.severity.value}[{d.code}]: {d.summary}", f"{pad}--> {d.span}"]
+    lines += _excerpt(d.span, sources, width)
     if d.detail:
-        lines.append(f"   = {d.detail}")
+        lines.append(f"{pad} = {d.detail}")
     if d.hint:
-        lines.append(f"   = hint: {d.hint}")
+        lines.append(f"{pad} = hint: {d.hint}")
     for note in d.notes:
-        lines.append(f"   = note: {note.message}" + (f" at {note.span}" if note.span else ""))
+        lines.append(f"{pad} = note: {note.message}" + (f" at {note.span}" if note.span else ""))
         if note.span is not None:
-            lines += _excerpt(note.span, sources)
+            lines += _excerpt(note.span, sources, width)
     return "\n".join(lines)
 
 
-def _excerpt(span: Span, sources: SourceCache) -> list[str]:
+def _excerpt(span: Span, sources: SourceCache, width: int) -> list[str]:
     src = sources.get(span.file)
     if src is None or span.start.line > len(src.lines):
         return []
     line = span.start.line
     text = src.line_text(line).replace("\t", " ")
-    width = (span.end.column - span.start.column) if span.end.line == line else len(text) - span.start.column + 1
-    gutter = " " * len(str(line))
-    return [f" {gutter} |", f" {line} | {text}", f" {gutter} | " + " " * (span.start.column - 1) + "^" * max(1, width)]
+    carets = (span.end.column - span.start.column) if span.end.line == line else len(text) - span.start.column + 1
+    pad = " " * width
+    return [f"{pad} |", f"{str(line).rjust(width)} | {text}",
+            f"{pad} | " + " " * (span.start.column - 1) + "^" * max(1, carets)]
 
 
 def render_concise(d: Diagnostic) -> str:
