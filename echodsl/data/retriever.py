@@ -33,7 +33,7 @@ def frustum_points(poses: torch.Tensor, k: torch.Tensor, height: int, width: int
     pix = torch.cat([uv, torch.ones_like(z)], -1)  # (T, S, 3)
     cam = (pix @ torch.linalg.inv(k.to(torch.float64)).T) * z  # (T, S, 3)
     rot, centre = poses[:, :3, :3].to(torch.float64), poses[:, :3, 3].to(torch.float64)
-    world = torch.einsum("tij,tsj->tsi", rot, cam) + centre[:, None, :]  # (T, S, 3)
+    world = cam @ rot.transpose(1, 2) + centre[:, None, :]  # (T, S, 3)
     return world.reshape(-1, 3)
 
 
@@ -47,9 +47,9 @@ def fov_overlap(targets: torch.Tensor, candidates: torch.Tensor, k: torch.Tensor
     gen = torch.Generator().manual_seed(seed)
     pts = frustum_points(targets, k, height, width, samples, depth_range, gen)  # (N, 3)
     w2c = torch.linalg.inv(candidates.to(torch.float64))  # (C, 4, 4)
-    cam = torch.einsum("cij,nj->cni", w2c[:, :3, :3], pts) + w2c[:, None, :3, 3]  # (C, N, 3)
+    cam = pts @ w2c[:, :3, :3].transpose(1, 2) + w2c[:, None, :3, 3]  # (C, N, 3)
     z = cam[..., 2]
-    uv = torch.einsum("ij,cnj->cni", k.to(torch.float64), cam)[..., :2] / z.clamp(min=1e-9)[..., None]
+    uv = (cam @ k.to(torch.float64).T)[..., :2] / z.clamp(min=1e-9)[..., None]  # (C, N, 2)
     inside = (z > 1e-6) & (uv[..., 0] >= 0) & (uv[..., 0] < width) & (uv[..., 1] >= 0) & (uv[..., 1] < height)
     return inside.double().mean(dim=1)  # (C,)
 
@@ -102,3 +102,17 @@ def rank_fov(history: torch.Tensor, targets: torch.Tensor, k: torch.Tensor, heig
     by_recent = torch.argsort(order, descending=True)
     ranked = by_recent[torch.argsort(score[by_recent], descending=True, stable=True)]
     return [int(i) for i in ranked if overlap[i] > 0]
+
+
+def overlap_labels(poses: torch.Tensor, k: torch.Tensor, height: int, width: int, *,
+                   frames: list[int] | None = None, threshold: float = 0.25, samples: int = 256,
+                   depth_range: tuple[float, float] = (0.3, 6.0)) -> dict[int, list[int]]:
+    """For each frame in ``frames`` (default all) of a sequence with poses (T, 4, 4): the
+    other frames that see at least ``threshold`` of its frustum. This is what the
+    Context-as-Memory ``overlap_labels/`` hold; export writes it and ``check`` compares."""
+    out = {}
+    for f in range(poses.shape[0]) if frames is None else frames:
+        ov = fov_overlap(poses[f : f + 1], poses, k, height, width, samples=samples,
+                         depth_range=depth_range, seed=f)  # (T,)
+        out[f] = [int(i) for i in torch.nonzero(ov >= threshold).flatten() if int(i) != f]
+    return out

@@ -53,8 +53,8 @@ def test_overlap_drop_empties_memory_and_keeps_the_anchor(world):
 
 def test_memory_pays_off_targets_revisit_old_views(world):
     ds = SegmentDataset(world, SamplerConfig(overlap_drop=0.0, window_stride=2, memory=4))
-    gaps = [int(ds[i]["frame_indices"][0] - ds[i]["memory_indices"][0])
-            for i in range(len(ds)) if ds[i]["memory_mask"][0]]
+    gaps = [start - memory[0] for (_, start), memory in
+            ((ds.windows[i], ds.memory_for(i)) for i in range(len(ds))) if memory]
     assert max(gaps) >= 6  # some segments see content far older than the anchor
 
 
