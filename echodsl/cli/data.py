@@ -55,7 +55,7 @@ def export_world_cmd(out: str, scenes: int, frames: int, size: int, seed: int, a
 
 
 @data.command("check")
-@click.argument("root", type=click.Path(exists=True, file_okay=False))
+@click.argument("root", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--poses", is_flag=True, help="Add each frame's camera-to-world matrix (metres, OpenCV axes).")
 @click.option("--fov", default=90.0, show_default=True, help="Horizontal FOV where a JSON records none.")

@@ -86,6 +86,8 @@ def check_dataset(root: str | os.PathLike, *, poses: bool = False, fov_deg: floa
     Label agreement compares stored overlap labels of up to ``label_frames`` frames per
     sequence with the retriever's own overlap (threshold as in export) by Jaccard index."""
     root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no such directory: {root}")
     report = CheckReport(str(root))
     if not (root / "jsons").is_dir():
         report.problems.append(Problem("error", str(root / "jsons"), "no jsons/ folder: not a Context-as-Memory root"))

@@ -106,7 +106,9 @@ class WanCodec:
 
 def _fingerprint(module: torch.nn.Module) -> str:
     """SHA-256 over the config and every weight: identical iff the codec is identical."""
-    h = hashlib.sha256(json.dumps(dict(module.config), sort_keys=True, default=str).encode())
+    # Private keys (_name_or_path, _diffusers_version...) say where it came from, not what it is.
+    config = {k: v for k, v in dict(module.config).items() if not k.startswith("_")}
+    h = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
     for name, tensor in sorted(module.state_dict().items()):
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())

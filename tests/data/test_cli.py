@@ -58,7 +58,8 @@ def test_check_the_hand_written_fixture_warns_about_short_sequences():
 
 
 def test_check_a_missing_root_is_a_usage_error(tmp_path):
-    assert run("check", str(tmp_path / "nope")).exit_code == 2
+    res = run("check", str(tmp_path / "nope"), "--json")
+    assert res.exit_code == 2 and "no such directory" in json.loads(res.output)["error"]
     assert run("check", str(tmp_path)).exit_code == 1  # exists but is not a dataset
 
 

@@ -71,6 +71,16 @@ def test_wan_codec_latents_are_cached_by_content(world, tmp_path):
     assert [f.stat().st_mtime_ns for f in files] == stamps
 
 
+def test_wan_codec_loads_real_weights_from_a_local_directory(tmp_path):
+    tiny = WanCodec.tiny(seed=1)
+    tiny.vae.save_pretrained(tmp_path / "model" / "vae")
+    loaded = WanCodec.from_pretrained(tmp_path / "model")
+    assert loaded.fingerprint == tiny.fingerprint
+    frames = torch.rand(2, 3, 16, 16) * 2 - 1
+    assert torch.allclose(loaded.encode(frames), tiny.encode(frames))
+    assert loaded.decode(loaded.encode(frames)).shape == (2, 3, 16, 16)
+
+
 def test_caption_embedding_is_deterministic_and_distinguishes_captions():
     cfg = TextConfig(dim=32, max_tokens=8)
     a = embed_caption("a red striped sphere", cfg)
