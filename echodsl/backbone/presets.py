@@ -1,0 +1,112 @@
+"""Backbone presets: one plain dict registry of Wan DiT geometries.
+
+A preset fixes everything the study holds constant across memory designs: the latent
+geometry, the DiT's width and depth, the segment length and the history a summary or
+state memory reads. ``echodsl/lang/budget.py`` mirrors the token numbers (a compiler
+test keeps the two in agreement) so that the language layer can warn without torch.
+
+The ``wan2_1_1_3b`` entry carries the public Wan2.1-T2V-1.3B transformer config; a local
+``config.json`` (or its directory) may replace those numbers. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from echodsl.errors import BuildError
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(
+        codec="pixels", latent_channels=3, latent_hw=(32, 32), patch_size=(1, 4, 4),
+        num_attention_heads=4, attention_head_dim=32, ffn_dim=256, num_layers=4,
+        text_dim=32, text_len=8, freq_dim=64, segment_frames=5, history_frames=8, max_tokens=2048,
+    ),
+    "small": dict(
+        codec="pixels", latent_channels=3, latent_hw=(64, 64), patch_size=(1, 4, 4),
+        num_attention_heads=4, attention_head_dim=64, ffn_dim=1024, num_layers=8,
+        text_dim=64, text_len=16, freq_dim=128, segment_frames=9, history_frames=8, max_tokens=8192,
+    ),
+    "wan2_1_1_3b": dict(
+        codec="wan_vae", latent_channels=16, latent_hw=(44, 80), patch_size=(1, 2, 2),
+        num_attention_heads=12, attention_head_dim=128, ffn_dim=8960, num_layers=30,
+        text_dim=4096, text_len=512, freq_dim=256, segment_frames=21, history_frames=20, max_tokens=40960,
+    ),
+}
+
+# diffusers WanTransformer3DModel arguments a local config.json may override.
+_DIT_KEYS = (
+    "patch_size", "num_attention_heads", "attention_head_dim", "ffn_dim", "num_layers",
+    "text_dim", "freq_dim", "cross_attn_norm", "qk_norm", "eps", "rope_max_seq_len",
+)
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """The resolved geometry of one backbone (a preset, possibly with a local config)."""
+
+    preset: str
+    codec: str  # "pixels" (identity) or "wan_vae"; the data layer owns the codec itself
+    latent_channels: int
+    latent_hw: tuple[int, int]
+    patch_size: tuple[int, int, int]
+    num_attention_heads: int
+    attention_head_dim: int
+    ffn_dim: int
+    num_layers: int
+    text_dim: int
+    text_len: int  # caption tokens per sample
+    freq_dim: int
+    segment_frames: int  # anchor + generated frames in one training segment
+    history_frames: int  # frames a summary or state memory reads
+    max_tokens: int
+    cross_attn_norm: bool = True
+    qk_norm: str = "rms_norm_across_heads"
+    eps: float = 1e-6
+    rope_max_seq_len: int = 1024
+    source: str = field(default="preset")  # "preset" or the config file read
+
+    @property
+    def dim(self) -> int:
+        return self.num_attention_heads * self.attention_head_dim
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Latent patches per frame along (h, w)."""
+        return self.latent_hw[0] // self.patch_size[1], self.latent_hw[1] // self.patch_size[2]
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return math.prod(self.grid)
+
+    def dit_kwargs(self) -> dict[str, Any]:
+        """Arguments of diffusers' ``WanTransformer3DModel`` (text-to-video layout: no image branch)."""
+        return dict(
+            patch_size=tuple(self.patch_size), num_attention_heads=self.num_attention_heads,
+            attention_head_dim=self.attention_head_dim, in_channels=self.latent_channels,
+            out_channels=self.latent_channels, text_dim=self.text_dim, freq_dim=self.freq_dim,
+            ffn_dim=self.ffn_dim, num_layers=self.num_layers, cross_attn_norm=self.cross_attn_norm,
+            qk_norm=self.qk_norm, eps=self.eps, rope_max_seq_len=self.rope_max_seq_len,
+        )
+
+
+def backbone_config(preset: str = "tiny", config: str | Path | None = None) -> BackboneConfig:
+    """The geometry of ``preset``; ``config`` (a diffusers config.json or its directory)
+    replaces the DiT's architecture numbers, keeping the preset's latent geometry."""
+    if preset not in PRESETS:
+        raise BuildError(f"unknown backbone preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
+    cfg = BackboneConfig(preset=preset, **PRESETS[preset])
+    if config is None:
+        return cfg
+    path = Path(config)
+    path = path / "config.json" if path.is_dir() else path
+    if not path.is_file():
+        raise BuildError(f"backbone config not found: {path} (configs are read locally, never downloaded)")
+    data = json.loads(path.read_text())
+    overrides = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in _DIT_KEYS}
+    if data.get("in_channels", cfg.latent_channels) != cfg.latent_channels:
+        raise BuildError(f"{path}: in_channels {data['in_channels']} != the preset's latent channels {cfg.latent_channels}")
+    return replace(cfg, source=str(path), **overrides)

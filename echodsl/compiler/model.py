@@ -1,0 +1,132 @@
+"""``build``: a ``MemoryPlan`` and a backbone → one ``nn.Module``, and ``torch.compile`` of it.
+
+``MemoryWorldModel`` is the DiT plus the profile's action conditioning and memory, and
+nothing else: every profile of a study shares the backbone code path, weights layout and
+training recipe. Its forward threads the target tokens block by block through the
+backbone, letting the read-out touch each block; with no memory (or an untrained one)
+the result is the I2V model's, bit for bit.
+
+Letters: B batch, F frames, C latent channels, h/w latent grid, L text tokens, N tokens.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from echodsl.backbone.action import ActionConditioner, ActionConfig
+from echodsl.backbone.wan import Stream, WanBackbone
+from echodsl.compiler.plan import MemoryPlan
+from echodsl.errors import BuildError
+from echodsl.memory.base import MemoryInput, MemoryState
+from echodsl.memory.compression import Compression, CompressionConfig
+from echodsl.memory.context import FrameStore, FrameStoreConfig, JointConfig, JointReadout
+from echodsl.memory.readout import CrossAttentionConfig, CrossAttentionReadout, Readout, ResidualConfig, ResidualReadout
+from echodsl.memory.spatial import SummaryConfig, SummaryStore, TextConcatConfig, TextConcatReadout
+from echodsl.memory.state import StateConfig, StateStore
+
+
+def make_memory(plan: MemoryPlan) -> tuple[nn.Module | None, Readout | None]:
+    """The storage and read-out modules a plan asks for (either may be None)."""
+    bb = plan.backbone
+    d = bb.dim
+    storage: nn.Module | None = None
+    width = d
+    if plan.storage == "frames" and plan.memory_frames > 0:
+        comp = None if plan.compression == "none" else Compression(CompressionConfig(plan.compression, d, plan.ratio or 1))
+        storage = FrameStore(FrameStoreConfig(d, plan.memory_frames, plan.tokens_per_frame), comp)
+    elif plan.storage == "summary":
+        storage = SummaryStore(SummaryConfig(d, bb.grid, plan.summary_grid, plan.summary_pool, plan.memory_frames))
+    elif plan.storage == "state":
+        width = plan.state_dim
+        storage = StateStore(StateConfig(d, width, plan.recurrence, bb.grid, plan.memory_frames, dict(plan.recurrence_args)))
+    if storage is None or not plan.attach:
+        return storage, None
+    args = plan.readout_args
+    readout: Readout
+    if plan.readout == "joint":
+        readout = JointReadout(JointConfig(d, bb.num_layers, args["placement"], bb.attention_head_dim))
+    elif plan.readout == "cross_attention":
+        readout = CrossAttentionReadout(CrossAttentionConfig(d, width, args["heads"], args["dedicated"], plan.attach))
+    elif plan.readout == "text_concat":
+        readout = TextConcatReadout(TextConcatConfig(d, bb.num_layers))
+    elif plan.readout == "residual":
+        readout = ResidualReadout(ResidualConfig(d, width, plan.attach))
+    else:
+        raise BuildError(f"profile {plan.profile}: read-out {plan.readout} cannot read storage {plan.storage}")
+    return storage, readout
+
+
+def count_memory_parameters(plan: MemoryPlan) -> int:
+    """Trainable parameters of the plan's memory modules, built on the meta device."""
+    with torch.device("meta"):
+        modules = [m for m in make_memory(plan) if m is not None]
+    return sum(p.numel() for m in modules for p in m.parameters() if p.requires_grad)
+
+
+class MemoryWorldModel(nn.Module):
+    """The shared Wan DiT + one profile's action conditioning and memory."""
+
+    def __init__(self, plan: MemoryPlan, backbone: WanBackbone):
+        super().__init__()
+        self.plan = plan
+        self.backbone = backbone
+        self.action = None
+        if plan.action == "relative_rt":
+            self.action = ActionConditioner(ActionConfig(backbone.config.dim, plan.action_inject))
+        self.storage, self.readout = make_memory(plan)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """Zero every memory gate/projection and the action projection: an exact no-op start."""
+        for m in (self.action, self.storage, self.readout):
+            if m is not None:
+                m.init_weights()
+
+    def memory_parameters(self) -> list[nn.Parameter]:
+        return [p for m in (self.storage, self.readout) if m is not None for p in m.parameters()]
+
+    def write_memory(self, memory: MemoryInput, state: MemoryState | None = None) -> MemoryState:
+        """Store what the profile stores; with ``state`` only the new frames are consumed."""
+        if self.storage is None:
+            return MemoryState(self.plan.family)
+        return self.storage.write(self.backbone, memory, state)
+
+    def forward(self, latents: torch.Tensor, timesteps: torch.Tensor, actions: torch.Tensor, text: torch.Tensor,
+                memory: MemoryState | None = None) -> torch.Tensor:
+        """latents (B, F, C, h, w) with frame 0 clean; timesteps (B, F), 0 = clean; actions
+        (B, F, 12); text (B, L, D_text) → velocity (B, F, C, h, w)."""
+        bb, frames = self.backbone, latents.shape[1]
+        e = bb.embed(latents, timesteps, text)
+        pre = post = None
+        if self.action is not None:
+            a = self.action(actions, bb.config.tokens_per_frame)  # (B, N, D)
+            pre, post = (a, None) if self.plan.action_inject == "pre_norm" else (None, a)
+        carry = None
+        if memory is not None and self.readout is not None:
+            carry = self.readout.prepare(bb, self.storage.read(memory), frames)
+        x = e.x
+        for i in range(len(bb.blocks)):
+            target = Stream(x, e.mod, e.rotary, pre, post)
+            if carry is None:
+                (x,) = bb.run_block(i, [target], e.context)
+            else:
+                x, carry = self.readout.block(bb, i, target, e.context, carry)
+        return bb.head(x, e.temb, frames)
+
+
+def build(plan: MemoryPlan, backbone: WanBackbone, *, copy_backbone: bool = False) -> MemoryWorldModel:
+    """Attach ``plan``'s memory to ``backbone`` (shared unless ``copy_backbone``)."""
+    if backbone.config.grid != plan.backbone.grid or backbone.config.dim != plan.backbone.dim:
+        raise BuildError(f"plan for preset {plan.backbone.preset} does not fit backbone {backbone.config.preset}")
+    return MemoryWorldModel(plan, copy.deepcopy(backbone) if copy_backbone else backbone)
+
+
+def compile_model(model: MemoryWorldModel, **options) -> MemoryWorldModel:
+    """``torch.compile`` in place: forward and write_memory; state-dict keys stay unprefixed
+    (``nn.Module.compile`` wraps the call, not the module, so no ``_orig_mod.`` appears)."""
+    model.compile(**options)
+    model.write_memory = torch.compile(model.write_memory, **options)
+    return model

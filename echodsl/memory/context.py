@@ -1,0 +1,119 @@
+"""Context memory: K retrieved frames' latent tokens, read jointly in self-attention.
+
+``FrameStore`` turns the memory frames into tokens with the backbone's own patch
+embedding plus a frame-index and relative-pose embedding, optionally compressed.
+``JointReadout`` carries these tokens as a second stream through every block (clean,
+timestep 0, rotary positions after the segment for ``suffix`` or before it for
+``prefix``). In self-attention the targets attend to their own keys and, through a
+zero-initialised per-channel gate, to the memory's keys with the same projections; the
+memory stream attends to itself. The two softmaxes are separate so that a zero gate is
+an exact no-op (one joint softmax would renormalise the targets' own attention).
+
+Letters: B batch, M memory frames, T stored slots, n tokens per frame, S = T*n, N target
+tokens, D model width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+from torch import nn
+
+from echodsl.backbone.attention import attend, output, project_kv, project_q
+from echodsl.backbone.wan import Stream, WanBackbone
+from echodsl.memory.base import MemoryInput, MemoryState, MemoryTokens, PoseEmbedding, identity_rotary, masked_attend
+from echodsl.memory.compression import Compression
+from echodsl.memory.readout import Readout
+
+
+@dataclass(frozen=True)
+class FrameStoreConfig:
+    dim: int  # model width D
+    memory_frames: int  # M = k - 1
+    tokens_per_frame: int
+
+
+class FrameStore(nn.Module):
+    """Stores the memory frames as patch tokens (+ frame-index and pose embedding)."""
+
+    family = "context"
+
+    def __init__(self, config: FrameStoreConfig, compression: Compression | None = None):
+        super().__init__()
+        self.config = config
+        self.pose = PoseEmbedding(config.dim, config.memory_frames)
+        self.compression = compression
+
+    def init_weights(self) -> None:
+        if self.compression is not None:
+            self.compression.init_weights()
+
+    def write(self, backbone: WanBackbone, memory: MemoryInput, state: MemoryState | None = None) -> MemoryState:
+        """Each write replaces the memory: the retriever picks the K frames anew every chunk."""
+        b, m = memory.mask.shape
+        n = self.config.tokens_per_frame
+        tokens = backbone.patchify(memory.latents).view(b, m, n, -1)  # (B, M, n, D)
+        tokens = tokens + self.pose(memory.actions)  # (B, M, n, D)
+        mask = memory.mask
+        if self.compression is not None:
+            tokens, mask = self.compression(tokens, mask)  # (B, T, n, D), (B, T)
+        return MemoryState(self.family, {"tokens": tokens, "mask": mask}, frames=m)
+
+    def read(self, state: MemoryState) -> MemoryTokens:
+        tokens, mask = state["tokens"], state["mask"]
+        b, t, n, d = tokens.shape
+        return MemoryTokens(
+            tokens.reshape(b, t * n, d),  # (B, S, D)
+            mask[:, :, None].expand(b, t, n).reshape(b, t * n),  # (B, S)
+            slots=t,
+        )
+
+
+@dataclass(frozen=True)
+class JointConfig:
+    dim: int  # model width D
+    layers: int  # gates, one per block
+    placement: str  # "suffix" | "prefix": memory frames' temporal rotary positions
+    head_dim: int
+
+
+class JointReadout(Readout):
+    """Memory tokens join the self-attention of every block as a second, clean stream."""
+
+    def __init__(self, config: JointConfig):
+        super().__init__()
+        self.config = config
+        self.gate = nn.Parameter(torch.zeros(config.layers, config.dim))
+
+    def init_weights(self) -> None:
+        nn.init.zeros_(self.gate)
+
+    def prepare(self, backbone: WanBackbone, memory: MemoryTokens, frames: int):
+        m = memory.tokens  # (B, S, D)
+        _, mod = backbone.modulation(torch.zeros(m.shape[0], 1, device=m.device), m)  # (B, 1, 6, D): clean
+        if memory.slots:
+            t = memory.slots
+            positions = [frames + j for j in range(t)] if self.config.placement == "suffix" else [j - t for j in range(t)]
+            rotary = backbone.rotary_at(positions)  # (1, S, 1, d) each
+        else:
+            rotary = identity_rotary(m.shape[1], self.config.head_dim, m)
+        return m, mod, rotary, memory.mask
+
+    def block(self, backbone, index, target, context, carry):
+        m, mod, rotary, mask = carry
+        attention = partial(_joint_attention, gate=self.gate[index], mask=mask, backend=backbone.backend)
+        x, m = backbone.run_block(index, [target, Stream(m, mod, rotary)], context, attention=attention)
+        return x, (m, mod, rotary, mask)
+
+
+def _joint_attention(attn, hs, rotaries, *, gate, mask, backend):
+    (hx, hm), (rx, rm) = hs, rotaries
+    qx = project_q(attn, hx, rx)  # (B, N, H, d)
+    kx, vx = project_kv(attn, hx, rx)
+    qm = project_q(attn, hm, rm)  # (B, S, H, d)
+    km, vm = project_kv(attn, hm, rm)
+    ox = attend(qx, kx, vx, backend=backend) + gate * masked_attend(qx, km, vm, mask)  # (B, N, D)
+    om = masked_attend(qm, km, vm, mask)  # (B, S, D)
+    return [output(attn, ox), output(attn, om)]
