@@ -1,0 +1,71 @@
+"""Backbone: presets agree with the language's budget table, the block-level forward is
+diffusers' forward bit for bit, action conditioning starts at zero."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from echodsl.backbone import PRESETS, ActionConditioner, ActionConfig, attention_backend, backbone_config
+from echodsl.errors import BuildError
+from echodsl.lang.budget import GEOMETRY
+
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_match_language_geometry(preset):
+    cfg, geo = backbone_config(preset), GEOMETRY[preset]
+    assert (cfg.tokens_per_frame, cfg.segment_frames, cfg.history_frames, cfg.max_tokens) == (
+        geo.tokens_per_frame, geo.segment_frames, geo.history_frames, geo.max_tokens)
+
+
+def test_wan_preset_geometry():
+    cfg = backbone_config("wan2_1_1_3b")
+    assert (cfg.latent_channels, cfg.latent_hw, cfg.grid, cfg.dim) == (16, (44, 80), (22, 40), 1536)
+
+
+def test_local_config_overrides_architecture(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"num_layers": 2, "in_channels": 16, "ffn_dim": 128}))
+    cfg = backbone_config("wan2_1_1_3b", tmp_path)
+    assert (cfg.num_layers, cfg.ffn_dim, cfg.latent_hw) == (2, 128, (44, 80))
+    with pytest.raises(BuildError):
+        backbone_config("wan2_1_1_3b", tmp_path / "missing.json")
+    with pytest.raises(BuildError):
+        backbone_config("huge")
+
+
+def test_block_forward_equals_diffusers(tiny_backbone, make_inputs):
+    (latents, timesteps, _, text), _ = make_inputs()
+    b, f = timesteps.shape
+    per_token = timesteps[:, :, None].expand(b, f, 64).reshape(b, f * 64)
+    with torch.no_grad():
+        ours = tiny_backbone(latents, timesteps, text)
+        ref = tiny_backbone.dit(latents.transpose(1, 2), per_token, text, return_dict=False)[0].transpose(1, 2)
+    assert torch.equal(ours, ref)
+
+
+def test_rotary_at_matches_wan_and_negates_sine(tiny_backbone):
+    cos, sin = tiny_backbone.rotary(3)
+    cos2, sin2 = tiny_backbone.rotary_at([0, 1, 2])
+    assert torch.equal(cos, cos2) and torch.equal(sin, sin2)
+    cos_n, sin_n = tiny_backbone.rotary_at([-2])
+    cos_p, sin_p = tiny_backbone.rotary_at([2])
+    t = tiny_backbone.dit.rope.t_dim
+    assert torch.equal(cos_n, cos_p) and torch.equal(sin_n[..., :t], -sin_p[..., :t])
+
+
+def test_action_conditioner_starts_at_zero_and_learns():
+    act = ActionConditioner(ActionConfig(dim=16, inject="post_attn"))
+    a = torch.randn(2, 3, 12, requires_grad=True)
+    out = act(a, tokens_per_frame=4)
+    assert out.shape == (2, 12, 16) and torch.count_nonzero(out) == 0
+    out.sum().backward()
+    assert act.embed[2].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError):
+        ActionConditioner(ActionConfig(dim=16, inject="everywhere"))
+
+
+def test_attention_backend_on_cpu_is_sdpa():
+    assert attention_backend("cpu") == "sdpa"
