@@ -21,3 +21,15 @@ def open_probe(world):
 @pytest.fixture(scope="session")
 def in_probe(world):
     return world.probe(1, "in")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """These tests use tiny tensors; on a shared 2-core machine intra-op threads spin
+    against other jobs and made them many times slower. Restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
