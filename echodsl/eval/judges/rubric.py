@@ -34,7 +34,7 @@ import json
 
 import torch
 
-from echodsl.eval.judges.base import MAX_SUBSCORE, Judge, JudgeCase, JudgeResult, Subscores
+from echodsl.eval.judges.base import MAX_SUBSCORE, GroundTruth, Judge, JudgeCase, JudgeResult, Subscores
 from echodsl.eval.metrics import ssim, to_unit
 
 TAU_COLOUR = 0.10  # RGB distance to the anchor palette that still counts as the anchor
@@ -85,7 +85,7 @@ class RubricJudge(Judge):
 
 
 def _palettes(g: torch.Tensor, mask: torch.Tensor, first: torch.Tensor,
-              truth) -> tuple[torch.Tensor, torch.Tensor]:
+              truth: GroundTruth) -> tuple[torch.Tensor, torch.Tensor]:
     """(P_A, 3) and (P_O, 3): quantised true colours of the anchor and of everything else."""
     pixels = g.permute(0, 2, 3, 1).reshape(-1, 3)  # (N, 3)
     flat = mask.reshape(-1)
