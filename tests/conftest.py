@@ -1,4 +1,10 @@
+import os
+
 import pytest
+
+# Small tensors on 2 shared cores: several intra-op threads wait on each other and run
+# many times slower than one. Set before torch is imported (subprocesses inherit it).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_addoption(parser):

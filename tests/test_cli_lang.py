@@ -114,3 +114,10 @@ def test_console_script_and_imports_across_root(tmp_path):
     wide = subprocess.run([exe, "validate", "--root", str(tmp_path), str(tmp_path / "exp" / "run.mem")],
                           capture_output=True, text=True)
     assert wide.returncode == 0, wide.stdout + wide.stderr
+
+
+def test_root_help_lists_every_available_command():
+    code, out, _ = run_cli(["--help"])
+    assert code == 0
+    for name in ("validate", "fmt", "show", "train", "data"):
+        assert f"  {name} " in out

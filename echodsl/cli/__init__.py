@@ -43,7 +43,7 @@ class LazyGroup(click.Group):
         if target is None or not _available(target):
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        return getattr(importlib.import_module(module), attr, None)
 
 
 def _available(target: str) -> bool:

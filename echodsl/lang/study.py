@@ -157,3 +157,9 @@ def _budget(study: Study, profiles: list, diagnostics: list[Diagnostic]) -> None
             diagnostics.append(warning(
                 "W201", f"`{profile.name}` needs {tokens:,} tokens per step; preset `{preset}` is sized for {limit:,}",
                 span, hint="lower k, compress the context, or use a larger preset"))
+
+
+def default_setup() -> dict[str, Variant]:
+    """The setup of a study that writes no backbone/data/train/eval clause."""
+    return {"backbone": _default("backbone"), "data": _default("data"), "train": _default("train"),
+            "eval": tuple(Variant.from_json(e) for e in DEFAULT_EVAL)}

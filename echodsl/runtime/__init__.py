@@ -1,1 +1,1 @@
-"""runtime"""
+"""Training, checkpoints, torchrun plumbing and chunk-wise rollout: one recipe for every profile."""

@@ -1,0 +1,139 @@
+"""From a resolved spec to the live pieces of one run: backbone config, plan, model and data.
+
+Everything a run depends on is in ``RunConfig`` (the profile, the study's setup and the
+seed). Every profile of a study gets the same backbone weights at initialisation (seeded
+by the run seed alone), the same training windows and the same held-out cases: only the
+memory differs — the study's whole point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from echodsl.backbone import WanBackbone, backbone_config
+from echodsl.backbone.presets import BackboneConfig
+from echodsl.compiler import MemoryPlan, build, lower
+from echodsl.data.cam import CamConfig, CamSource
+from echodsl.data.codec import LatentCache, make_codec
+from echodsl.data.segments import PRESET_GEOMETRY, SamplerConfig, SegmentDataset
+from echodsl.data.text import TextConfig
+from echodsl.data.world import World, WorldConfig
+from echodsl.errors import UsageError
+from echodsl.lang.model import Profile, Study, Variant, sha256_hex
+from echodsl.lang.study import default_setup
+from echodsl.runtime.flow import FlowConfig
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One (profile × setup × seed): the unit a study trains and evaluates."""
+
+    profile: Profile
+    backbone: Variant  # wan(preset = ..., config = ...)
+    data: Variant  # world(scenes = ...) | cam(root = ...)
+    train: Variant  # flow(...)
+    seed: int = 0
+    base_dir: Path = Path(".")  # relative paths in the spec resolve against the spec's directory
+    study: str | None = None
+    vae: Path | None = None  # local AutoencoderKLWan weights for the wan2_1_1_3b preset
+    overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"steps": 200} from the CLI
+
+    @classmethod
+    def from_study(cls, study: Study, profile: Profile, seed: int, base_dir: Path, **kw) -> "RunConfig":
+        return cls(profile, study.backbone, study.data, study.train, seed, base_dir, study.name, **kw)
+
+    @classmethod
+    def standalone(cls, profile: Profile, seed: int = 0, base_dir: Path = Path("."), **kw) -> "RunConfig":
+        """A profile trained outside any study: the default setup (tiny preset, embedded world)."""
+        setup = default_setup()
+        return cls(profile, setup["backbone"], setup["data"], setup["train"], seed, base_dir, None, **kw)
+
+    @property
+    def flow(self) -> FlowConfig:
+        return FlowConfig.from_clause({**self.train.args, **self.overrides})
+
+    @property
+    def setup_hash(self) -> str:
+        """Hash of what makes two runs of one profile comparable (overrides included)."""
+        return sha256_hex(self._setup())
+
+    @property
+    def recipe_hash(self) -> str:
+        """``setup_hash`` without the step count: a checkpoint resumes under a longer run."""
+        setup = self._setup()
+        setup["train"].pop("steps", None)
+        return sha256_hex(setup)
+
+    def _setup(self) -> dict:
+        return {"backbone": self.backbone.to_json(), "data": self.data.to_json(),
+                "train": {**self.train.to_json()["args"], **self.overrides}}
+
+    def resolve(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def backbone_of(run: RunConfig) -> BackboneConfig:
+    config = run.backbone.get("config")
+    return backbone_config(run.backbone.get("preset") or "tiny", run.resolve(config) if config else None)
+
+
+def plan_of(run: RunConfig) -> MemoryPlan:
+    return lower(run.profile, backbone=backbone_of(run))
+
+
+def make_model(plan: MemoryPlan, seed: int) -> torch.nn.Module:
+    """The backbone initialised from the seed alone, then the profile's memory attached."""
+    torch.manual_seed(seed)
+    backbone = WanBackbone(plan.backbone)
+    return build(plan, backbone)
+
+
+def source_of(run: RunConfig, split: str = "train"):
+    """The sequences a run trains on (``split="train"``)."""
+    geo = PRESET_GEOMETRY[backbone_of(run).preset]
+    if run.data.variant == "world":
+        return World(WorldConfig(scenes=run.data["scenes"], height=geo["height"], width=geo["width"],
+                                 seed=0))
+    root = run.resolve(run.data["root"])
+    if not root.is_dir():
+        raise UsageError(f"data root {root} does not exist", hint="cam(root = ...) is relative to the spec file")
+    return CamSource(root, CamConfig(height=geo["height"], width=geo["width"]))
+
+
+def world_of(run: RunConfig) -> World:
+    """The embedded world at the run's resolution: held-out probes come from it."""
+    geo = PRESET_GEOMETRY[backbone_of(run).preset]
+    scenes = run.data["scenes"] if run.data.variant == "world" else 64
+    return World(WorldConfig(scenes=scenes, height=geo["height"], width=geo["width"], seed=0))
+
+
+def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
+    bb = plan.backbone
+    history = bb.history_frames if plan.storage in ("summary", "state") else None
+    return SamplerConfig.for_preset(
+        bb.preset,
+        memory=plan.memory_frames,
+        select=plan.memory_select or "recent",
+        fov_samples=int(plan.select_args.get("samples", 512)),
+        recency=float(plan.select_args.get("recency", 0.0)),
+        overlap_drop=run.flow.overlap_drop,
+        history=history,
+        # Same windows for every profile: each starts after one segment of history.
+        min_history=bb.segment_frames,
+        seed=run.seed,
+        text=TextConfig(dim=bb.text_dim, max_tokens=bb.text_len),
+    )
+
+
+def codec_cache(run: RunConfig, cache_dir: Path | None = None) -> LatentCache:
+    geo = PRESET_GEOMETRY[backbone_of(run).preset]
+    return LatentCache(make_codec(geo["codec"], run.vae), cache_dir)
+
+
+def dataset_of(run: RunConfig, plan: MemoryPlan, cache_dir: Path | None = None) -> SegmentDataset:
+    return SegmentDataset(source_of(run), sampler_of(run, plan), codec_cache(run, cache_dir))

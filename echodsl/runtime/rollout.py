@@ -1,0 +1,155 @@
+"""Chunk-wise autoregressive generation along a camera trajectory, memory carried across chunks.
+
+Chunk c generates ``segment_frames - 1`` frames conditioned on its anchor (the last frame
+generated so far, clean) and on the profile's memory of everything before the anchor:
+
+* frames storage: the retriever the trainer's sampler calls (``retriever.select_memory``,
+  looked up through the module so both paths share one function) picks the memory among
+  the generated history;
+* summary and state storage: ``write_memory`` consumes only the frames new since the last
+  chunk and updates the carried state, so a chunk costs the same however long the rollout.
+
+The Euler sampler integrates the flow from t = 1 to 0 on the training shift's schedule.
+Deterministic for a given seed. Letters: T trajectory frames, F segment frames, M memory
+frames, C channels, h/w latent grid, L text tokens, D text width.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from echodsl.compiler import MemoryPlan
+from echodsl.data.camera import relative_actions
+from echodsl.data import retriever
+from echodsl.memory.base import MemoryInput, MemoryState
+from echodsl.runtime.flow import TIMESTEP_SCALE, sampling_schedule
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    steps: int = 16  # Euler steps per chunk
+    shift: float = 15.0  # the training shift (same schedule family)
+    noise_shift: float = 1.0
+    seed: int = 0
+
+
+@dataclass
+class Trajectory:
+    """What to follow: poses (T, 4, 4), intrinsics (3, 3), frame size, caption embedding (L, D),
+    and the first frame's latents (C, h, w) (the one frame the model is given)."""
+
+    poses: torch.Tensor
+    intrinsics: torch.Tensor
+    height: int
+    width: int
+    text: torch.Tensor
+    first: torch.Tensor
+
+
+    @classmethod
+    def from_sequence(cls, seq, cache, text_config, first: int = 0) -> "Trajectory":
+        """A data-layer ``Sequence`` from frame ``first`` on, its first frame encoded by ``cache``."""
+        from echodsl.data.text import embed_caption
+
+        poses = seq.poses[first:]
+        latent = cache.encode(seq.frames([first]))[0].float()  # (C, h, w)
+        return cls(poses, seq.intrinsics, seq.height, seq.width, embed_caption(seq.caption, text_config), latent)
+
+
+@dataclass
+class Rollout:
+    latents: torch.Tensor  # (T, C, h, w); frame 0 is the given first frame
+    chunks: list[tuple[int, int]]  # [start, end) frame ranges each chunk generated
+    chunk_seconds: list[float] = field(default_factory=list)
+    memory_bytes: list[int] = field(default_factory=list)  # size of the memory each chunk read
+    # per chunk: frames retrieved (frames storage) or newly written (summary/state storage)
+    memory_indices: list[list[int]] = field(default_factory=list)
+
+
+def _seed(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big") >> 1
+
+
+@torch.no_grad()
+def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, config: RolloutConfig,
+            chunks: int | None = None) -> Rollout:
+    """Generate frames 1..T-1 of ``trajectory`` (or the first ``chunks`` chunks of them)."""
+    model.eval()
+    device = next(model.parameters()).device
+    poses = trajectory.poses.float()
+    total = poses.shape[0]
+    per_chunk = plan.backbone.segment_frames - 1
+    history = [trajectory.first.to(device).float()]  # latents (C, h, w) of frames 0..
+    out = Rollout(latents=torch.empty(0), chunks=[])
+    state: MemoryState | None = None
+    written = 0  # frames of history already written into an incremental memory
+    schedule = sampling_schedule(config.steps, config.shift).to(device)
+    text = trajectory.text[None].to(device)  # (1, L, D)
+    chunk = 0
+    while len(history) < total and (chunks is None or chunk < chunks):
+        t0 = time.perf_counter()
+        anchor_at = len(history) - 1
+        idx = list(range(anchor_at, min(anchor_at + 1 + per_chunk, total)))
+        actions = relative_actions(poses[idx]).to(device)[None]  # (1, F', 12)
+        state, new_written, picked = _memory(model, plan, trajectory, history, anchor_at, state, written, device)
+        written = new_written
+        gen = torch.Generator().manual_seed(_seed(config.seed, "rollout", chunk))
+        shape = (1, len(idx) - 1, *history[0].shape)
+        x = torch.randn(shape, generator=gen).to(device) * config.noise_shift  # (1, F'-1, C, h, w)
+        anchor = history[anchor_at][None, None]  # (1, 1, C, h, w)
+        for i in range(config.steps):
+            t, t_next = schedule[i], schedule[i + 1]
+            frames = torch.cat([anchor, x], dim=1)  # (1, F', C, h, w)
+            ts = torch.full((1, len(idx)), float(t) * TIMESTEP_SCALE, device=device)
+            ts[:, 0] = 0.0
+            v = model(frames, ts, actions, text, state)  # (1, F', C, h, w)
+            x = x + (t_next - t) * v[:, 1:].float()
+        history.extend(x[0])
+        out.chunks.append((idx[1], idx[-1] + 1))
+        out.chunk_seconds.append(time.perf_counter() - t0)
+        out.memory_bytes.append(state.nbytes if state is not None else 0)
+        out.memory_indices.append(picked)
+        chunk += 1
+    out.latents = torch.stack(history).cpu()
+    return out
+
+
+def _memory(model, plan: MemoryPlan, trajectory: Trajectory, history: list[torch.Tensor], anchor_at: int,
+            state: MemoryState | None, written: int, device) -> tuple[MemoryState | None, int, list[int]]:
+    """The memory chunk ``anchor_at`` reads: (state, frames written so far, retrieved indices)."""
+    if plan.storage == "none" or model.storage is None:
+        return None, written, []
+    poses = trajectory.poses.float()
+    reference = poses[anchor_at]
+    if plan.storage == "frames":
+        candidates = list(range(anchor_at))  # everything before the anchor, as in training
+        targets = poses[anchor_at + 1: anchor_at + 1 + plan.backbone.segment_frames - 1]
+        chosen = retriever.select_memory(plan.memory_select or "recent", plan.memory_frames, poses[candidates], targets,
+                               trajectory.intrinsics, trajectory.height, trajectory.width,
+                               samples=int(plan.select_args.get("samples", 512)),
+                               recency=float(plan.select_args.get("recency", 0.0)),
+                               seed=_seed("rollout-fov", anchor_at))
+        picked = [candidates[i] for i in chosen]
+        mem = _memory_input(history, poses, picked, plan.memory_frames, reference, device)
+        return model.write_memory(mem), written, picked
+    # summary / state: write only the frames new since the last chunk (anchor excluded, as in training)
+    new = list(range(written, anchor_at))
+    if new:
+        state = model.write_memory(_memory_input(history, poses, new, len(new), reference, device), state)
+    return state, anchor_at, new
+
+
+def _memory_input(history, poses, picked: list[int], slots: int, reference, device) -> MemoryInput:
+    slots = max(slots, 1)
+    latents = torch.zeros(1, slots, *history[0].shape, device=device)  # (1, M, C, h, w)
+    actions = torch.zeros(1, slots, 12, device=device)
+    mask = torch.zeros(1, slots, dtype=torch.bool, device=device)
+    if picked:
+        latents[0, :len(picked)] = torch.stack([history[i] for i in picked])
+        actions[0, :len(picked)] = relative_actions(poses[picked], reference=reference).to(device)
+        mask[0, :len(picked)] = True
+    return MemoryInput(latents, actions, mask)
