@@ -52,6 +52,18 @@ class RunConfig:
         setup = default_setup()
         return cls(profile, setup["backbone"], setup["data"], setup["train"], seed, base_dir, None, **kw)
 
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the profile, so a run directory can rebuild its RunConfig."""
+        return {"backbone": self.backbone.to_json(), "data": self.data.to_json(), "train": self.train.to_json(),
+                "seed": self.seed, "base_dir": str(self.base_dir.resolve()), "study": self.study,
+                "vae": str(self.vae) if self.vae else None, "overrides": self.overrides}
+
+    @classmethod
+    def from_json(cls, profile: Profile, data: dict[str, Any]) -> "RunConfig":
+        return cls(profile, Variant.from_json(data["backbone"]), Variant.from_json(data["data"]),
+                   Variant.from_json(data["train"]), data["seed"], Path(data["base_dir"]), data["study"],
+                   Path(data["vae"]) if data["vae"] else None, data["overrides"])
+
     @property
     def flow(self) -> FlowConfig:
         return FlowConfig.from_clause({**self.train.args, **self.overrides})

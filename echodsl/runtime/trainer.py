@@ -191,7 +191,8 @@ class Trainer:
             self.try_resume()
         if self.env.main:
             run_json = {**self.identity, "profile": self.run.profile.name, "study": self.run.study,
-                        "canonical": self.run.profile.canonical(), "plan": self.plan.to_json(), "flow": asdict(self.flow)}
+                        "canonical": self.run.profile.canonical(), "setup": self.run.to_json(),
+                        "plan": self.plan.to_json(), "flow": asdict(self.flow)}
             (out / "run.json").write_text(json.dumps(run_json, indent=2, default=str))
             self._truncate_log()
 

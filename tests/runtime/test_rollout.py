@@ -66,3 +66,18 @@ def test_training_and_rollout_call_the_same_retriever(monkeypatch):
     from_rollout = len(calls)
     assemble.dataset_of(run, plan)[0]
     assert from_rollout >= 1 and len(calls) > from_rollout and set(calls) == {"fov"}
+
+
+def test_run_directory_loads_back_into_the_trained_model(tmp_path):
+    from echodsl.runtime.session import resolve_run
+    from echodsl.runtime.trained import load_trained
+    from echodsl.runtime.trainer import TrainOptions, Trainer
+
+    doc = echodsl.load(SPEC)
+    run = resolve_run(doc, SPEC, "scan", "tiny", None, {"steps": 2})
+    trainer = Trainer(run, TrainOptions(out=tmp_path, progress=False))
+    trainer.fit()
+    loaded = load_trained(tmp_path)
+    assert loaded.step == 2 and loaded.run.profile == run.profile and loaded.identity["setup_hash"] == run.setup_hash
+    for (name, a), b in zip(trainer.model.state_dict().items(), loaded.model.state_dict().values()):
+        assert torch.equal(a, b), name
