@@ -1,0 +1,191 @@
+"""``results compare``: one row per design, the paper's Table 1 columns, mean ± CI over seeds.
+
+Rows are designs (one spec_hash; every profile name it ran under is shown). Each cell
+is the mean over seeds of the run-level value (``chunk`` NULL) with its 95 % t-interval;
+with one seed just the mean, with none ``n/a``. Of several finished runs of one design and
+seed, the newest counts. Runs of different setups are never mixed: pick one with
+``setup`` (a hash prefix) or ``study``.
+
+Spec fields are dot paths into the canonical spec: ``storage`` is the storage variant,
+``storage.k`` its argument ``k``, ``storage.select.samples`` an argument of a nested
+variant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from echodsl.errors import UsageError
+from echodsl.store.columns import TABLE1, Column
+from echodsl.store.records import Run
+from echodsl.store.stats import MeanCI, mean_ci
+from echodsl.store.store import Store
+
+CLAUSES = ("storage", "compression", "readout", "recurrence", "action")
+
+
+@dataclass(frozen=True)
+class Group:
+    """The finished runs of one design under one setup, one (newest) run per seed."""
+
+    spec_hash: str
+    names: tuple[str, ...]
+    canonical: dict[str, Any]
+    runs: tuple[Run, ...]
+    # run_id -> {(branch, name, chunk): value}; NaN where the metric was unavailable
+    values: dict[int, dict[tuple[str, str, int | None], float]] = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        return ", ".join(self.names)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(r.identity.seed for r in self.runs)
+
+    def stat(self, branch: str, name: str, chunk: int | None = None) -> MeanCI:
+        return mean_ci([self.values.get(r.run_id, {}).get((branch, name, chunk)) for r in self.runs])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    study: str | None
+    setup_hash: str | None
+    columns: tuple[Column, ...]
+    groups: tuple[Group, ...]
+    by: str | None = None
+    design_fields: tuple[str, ...] = ()  # the fields shown in the "design" column
+
+    def by_value(self, group: Group) -> Any:
+        return spec_field(group.canonical, self.by) if self.by else None
+
+    def design(self, group: Group) -> str:
+        """The design fields this group has, as ``path=value`` words."""
+        flat = flatten_spec(group.canonical)
+        return " ".join(f"{f}={show_value(flat[f])}" for f in self.design_fields if f in flat)
+
+
+def collect(store: Store, *, study: str | None = None, setup: str | None = None) -> tuple[str | None, list[Group]]:
+    """The setup hash and the groups of finished runs of one setup, in first-run order."""
+    runs = [r for r in store.runs(study=study, status="finished")
+            if setup is None or r.identity.setup_hash.startswith(setup)]
+    setups = sorted({r.identity.setup_hash for r in runs})
+    if len(setups) > 1:
+        known = store.setups()
+        listing = ", ".join(f"{h[:12]} ({known[h].study if h in known else '?'})" for h in setups)
+        raise UsageError(f"the finished runs come from {len(setups)} different setups: {listing}",
+                         hint="pick one with --setup HASH or --study NAME")
+    newest: dict[tuple[str, int], Run] = {}
+    for r in runs:  # in run_id order, so a later run replaces an earlier one
+        newest[(r.identity.spec_hash, r.identity.seed)] = r
+    chosen = sorted(newest.values(), key=lambda r: r.run_id)
+    values: dict[int, dict[tuple[str, str, int | None], float]] = {}
+    for m in store.latest_metrics([r.run_id for r in chosen]):
+        values.setdefault(m.run_id, {})[(m.branch, m.name, m.chunk)] = m.value
+    specs = store.specs()
+    by_spec: dict[str, list[Run]] = {}
+    for r in chosen:
+        by_spec.setdefault(r.identity.spec_hash, []).append(r)
+    groups = []
+    for spec_hash, group_runs in by_spec.items():
+        names = tuple(dict.fromkeys(r.profile for r in group_runs))
+        group_runs.sort(key=lambda r: r.identity.seed)
+        groups.append(Group(spec_hash, names, specs[spec_hash].canonical, tuple(group_runs),
+                            {r.run_id: values.get(r.run_id, {}) for r in group_runs}))
+    return (setups[0] if setups else None), groups
+
+
+def compare(store: Store, *, study: str | None = None, setup: str | None = None, by: str | None = None,
+            design: bool = False, only_changed: bool = False, columns: Sequence[Column] = TABLE1) -> Comparison:
+    """Build the comparison table (see the module docstring). ``design`` adds every spec
+    field of each row; ``only_changed`` only those of :func:`changed_fields`."""
+    setup_hash, groups = collect(store, study=study, setup=setup)
+    if by is not None:
+        check_field(by, [g.canonical for g in groups])
+        groups.sort(key=lambda g: _sort_key(spec_field(g.canonical, by)))  # stable: ties keep run order
+    fields: tuple[str, ...] = ()
+    if design or only_changed:
+        flats = [flatten_spec(g.canonical) for g in groups]
+        names = [f for f in dict.fromkeys(f for flat in flats for f in flat) if f != by]
+        fields = tuple(changed_fields(flats, names) if only_changed else names)
+    return Comparison(study, setup_hash, tuple(columns), tuple(groups), by, fields)
+
+
+def changed_fields(flats: list[dict[str, Any]], names: list[str]) -> list[str]:
+    """The fields that tell the designs apart: a clause whose variant differs (a missing
+    clause counts as different), or an argument on which the designs that have it
+    disagree. An argument only some designs have is implied by its clause's variant."""
+    out = []
+    for f in names:
+        if "." in f:
+            values = {show_value(flat[f]) for flat in flats if f in flat}
+        else:
+            values = {show_value(flat.get(f)) for flat in flats}
+        if len(values) > 1:
+            out.append(f)
+    return out
+
+
+# --- spec fields ---------------------------------------------------------------------------
+
+def spec_field(canonical: dict[str, Any], path: str) -> Any:
+    """The value at ``path`` (``storage``, ``storage.k``, ``storage.select.samples``), or None."""
+    node: Any = canonical.get(path.split(".")[0])
+    for part in path.split(".")[1:]:
+        if not isinstance(node, dict):
+            return None
+        node = node.get("args", {}).get(part)
+    if isinstance(node, dict):
+        return node.get("variant")
+    return tuple(node) if isinstance(node, list) else node
+
+
+def flatten_spec(canonical: dict[str, Any]) -> dict[str, Any]:
+    """Every field of a canonical spec by dot path, in clause and argument order."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, node: dict[str, Any]) -> None:
+        out[prefix] = node["variant"]
+        for name, value in node.get("args", {}).items():
+            if isinstance(value, dict) and "variant" in value:
+                walk(f"{prefix}.{name}", value)
+            else:
+                out[f"{prefix}.{name}"] = tuple(value) if isinstance(value, list) else value
+
+    for clause in CLAUSES:
+        if clause in canonical:
+            walk(clause, canonical[clause])
+    return out
+
+
+def check_field(path: str, canonicals: list[dict[str, Any]]) -> None:
+    if path.split(".")[0] not in CLAUSES:
+        raise UsageError(f"unknown spec field {path!r}",
+                         hint=f"a dot path starting with a clause ({', '.join(CLAUSES)}), e.g. storage.k")
+    if canonicals and all(path not in flatten_spec(c) for c in canonicals):
+        raise UsageError(f"no compared design has the spec field {path!r}")
+
+
+def show_value(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return str(value)
+
+
+def _sort_key(value: Any) -> tuple:
+    if value is None:
+        return (2, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    return (1, show_value(value))
+
+
