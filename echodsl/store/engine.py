@@ -4,12 +4,16 @@ SQLite is set up for several writer processes on one machine: WAL (readers never
 the writer), a 30 s busy timeout, foreign keys on, and every write transaction started
 with ``BEGIN IMMEDIATE`` so that two writers queue on the busy timeout instead of
 deadlocking when both try to upgrade a read lock (pysqlite's default ``BEGIN`` is
-deferred). Read-only work asks for a deferred transaction with :func:`reading`.
+deferred), retried with short sleeps while another writer holds the lock. Read-only work
+asks for a deferred transaction with :func:`reading`.
 """
 
 from __future__ import annotations
 
 import os
+import random
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -68,4 +72,26 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_BEGIN, 'IMMEDIATE')}")
+    mode = conn.get_execution_options().get(_BEGIN, "IMMEDIATE")
+    raw = conn.connection.dbapi_connection
+    if mode != "IMMEDIATE":
+        raw.execute(f"BEGIN {mode}")
+        return
+    # SQLite's own busy handler sleeps in steps growing to 100 ms, so with many writers
+    # the lock sits free while everyone sleeps. Poll with short jittered sleeps instead.
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline, pause = time.monotonic() + BUSY_TIMEOUT_S, 0.0005
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreError(f"the store stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s") from None
+            time.sleep(random.uniform(0, pause))
+            pause = min(2 * pause, 0.005)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")

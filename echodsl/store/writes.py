@@ -7,6 +7,7 @@ Every value reaches the database as a bound parameter.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -42,11 +43,26 @@ class MetricValue:
 
 def insert(session: Session, table):
     """The dialect's INSERT, which has ``on_conflict_do_*``."""
-    dialect = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name, table)
+
+
+def _dialect_insert(dialect: str, table):
     if dialect == "postgresql":
         return postgresql.insert(table)
     assert dialect == "sqlite", dialect
     return sqlite.insert(table)
+
+
+@functools.lru_cache(maxsize=None)
+def _latest_upsert(dialect: str):
+    """Built once per dialect (building ``excluded`` is slow); run with parameter rows."""
+    table = SqlLatestMetric.__table__
+    stmt = _dialect_insert(dialect, table)
+    return stmt.on_conflict_do_update(
+        index_elements=["run_id", "branch", "key", "chunk"],
+        set_={c: stmt.excluded[c] for c in ("value", "is_nan", "step", "timestamp_ms")},
+        where=func.coalesce(stmt.excluded.step, -1) >= func.coalesce(table.c.step, -1),
+    )
 
 
 def check_metric(m: MetricValue) -> None:
@@ -70,16 +86,10 @@ def write_metrics(session: Session, run_id: int, values: list[MetricValue]) -> N
     rows = [_metric_row(run_id, m, stamp) for m in values]
     if not rows:
         return
-    session.execute(insert(session, SqlMetric), rows)
-    table = SqlLatestMetric.__table__
-    for row in rows:  # one statement per key: a multi-row upsert may not name a key twice
-        stmt = insert(session, table).values(**{**row, "chunk": RUN_LEVEL if row["chunk"] is None else row["chunk"]})
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["run_id", "branch", "key", "chunk"],
-            set_={c: stmt.excluded[c] for c in ("value", "is_nan", "step", "timestamp_ms")},
-            where=func.coalesce(stmt.excluded.step, -1) >= func.coalesce(table.c.step, -1),
-        )
-        session.execute(stmt)
+    session.execute(SqlMetric.__table__.insert(), rows)
+    # executemany runs the upsert row by row, so one key may appear twice in ``rows``
+    latest = [{**row, "chunk": RUN_LEVEL if row["chunk"] is None else row["chunk"]} for row in rows]
+    session.execute(_latest_upsert(session.get_bind().dialect.name), latest)
 
 
 def _metric_row(run_id: int, m: MetricValue, stamp: int) -> dict[str, Any]:

@@ -1,0 +1,22 @@
+"""Fixtures for the results-store tests: real SQLite files under tmp_path."""
+
+from __future__ import annotations
+
+import pytest
+from store_fixtures import load_study, populate
+
+from echodsl.store import Store
+
+
+@pytest.fixture(scope="session")
+def study():
+    return load_study()
+
+
+@pytest.fixture
+def filled_store(tmp_path, study):
+    """A store with the fixture study's runs, all finished (see store_fixtures.populate)."""
+    path = tmp_path / "echodsl.db"
+    with Store.open(path) as store:
+        populate(store, study)
+    return path
