@@ -11,14 +11,11 @@ calibrate`` starts without torch):
 * :mod:`.calibration` agreement between judges (``echodsl judge calibrate``).
 * :mod:`.aggregate` mean and t-interval per metric over seeds and cases.
 
-How the branch runners use them (the runners themselves need the rollout sampler):
+The runners (need the rollout sampler and a trained run):
 
-* replay: roll out along held-out segments' true cameras, then
-  ``summarize(frame_metrics(generated, truth, lpips), chunk=chunk_lengths)``;
-* in-domain return: ``return_probes(world, "in", n)``, roll out each probe, score the
-  revisit frames ``probe.revisit`` with ``frame_metrics`` against the probe's frames;
-* open-domain return: ``return_probes(world, "open", n)``, roll out, then
-  ``judge.score_many([judge_case(probe, frames) ...], progress=save_one)``;
-  write capacity from the memory state after the leave phase with ``write_capacity``;
-* every per-case value becomes an ``aggregate.Score(seed, case_id, metric, value)``.
+* :mod:`.run` ``evaluate(trained, EvalConfig, branches) -> EvalReport`` (``echodsl eval``);
+* :mod:`.branches` replay, in-domain return, open-domain return and write capacity;
+* :mod:`.generate` the held-out replay walks, rollouts, decoding, the memory at the return;
+* :mod:`.report` ``EvalConfig``, the flat metric/case rows, multi-seed pooling, tables;
+* :mod:`.resultlog` per-case results saved as they complete (``<run>/eval/<branch>.jsonl``).
 """

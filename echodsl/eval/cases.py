@@ -19,12 +19,13 @@ from echodsl.eval.judges.base import GroundTruth, JudgeCase
 from echodsl.eval.metrics import from_uint8
 
 
-def return_probes(world: World, split: str, count: int) -> list[Probe]:
+def return_probes(world: World, split: str, count: int, **probe_args) -> list[Probe]:
     """Probes 0..count-1 of ``split`` ("in" or "open"), each checked to come from a scene
-    whose style belongs to that split (and, for "open", to no training style)."""
+    whose style belongs to that split (and, for "open", to no training style).
+    ``probe_args`` go to :meth:`World.probe` (e.g. ``away_frames``)."""
     assert split in ("in", "open"), split
     training = set(world.config.in_styles)
-    probes = world.probes(split, count)
+    probes = world.probes(split, count, **probe_args)
     for probe in probes:
         style = world.scene(probe.scene_index, split).style
         if STYLES[style]["split"] != split or (split == "open" and style in training):

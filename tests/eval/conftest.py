@@ -33,3 +33,41 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory):
+    """A ctx_k3 run of the runtime tests' tiny study, trained for 2 steps (~15 s, once)."""
+    from pathlib import Path
+
+    import echodsl
+    from echodsl.runtime.session import resolve_run
+    from echodsl.runtime.trainer import TrainOptions, Trainer
+
+    spec = Path(__file__).resolve().parents[1] / "runtime" / "tiny.mem"
+    out = tmp_path_factory.mktemp("ctx_k3")
+    run = resolve_run(echodsl.load(spec), spec, "ctx_k3", "tiny", None, {"steps": 2})
+    Trainer(run, TrainOptions(out=out, progress=False)).fit()
+    return out
+
+
+@pytest.fixture
+def untrained(tmp_path):
+    """``untrained(profile)``: a TrainedRun of the tiny study at initialisation (no training),
+    its run directory ``tmp_path``: for tests that replace or spy on generation."""
+    from pathlib import Path
+
+    import echodsl
+    from echodsl.runtime import assemble
+    from echodsl.runtime.trained import TrainedRun
+
+    spec = Path(__file__).resolve().parents[1] / "runtime" / "tiny.mem"
+    doc = echodsl.load(spec)
+
+    def make(profile: str) -> TrainedRun:
+        run = assemble.RunConfig.from_study(doc.study("tiny"), doc.profile(profile), 0, spec.parent)
+        plan = assemble.plan_of(run)
+        model = assemble.make_model(plan, 0).eval()
+        return TrainedRun(run, plan, model, 0, tmp_path, tmp_path / "init", {"spec_hash": run.profile.spec_hash})
+
+    return make
