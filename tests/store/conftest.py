@@ -13,10 +13,11 @@ def study():
     return load_study()
 
 
-@pytest.fixture
-def filled_store(tmp_path, study):
-    """A store with the fixture study's runs, all finished (see store_fixtures.populate)."""
-    path = tmp_path / "echodsl.db"
+@pytest.fixture(scope="session")
+def filled_store(tmp_path_factory, study):
+    """A store with the fixture study's runs, all finished (see store_fixtures.populate).
+    Shared by the session: tests only read it."""
+    path = tmp_path_factory.mktemp("filled") / "echodsl.db"
     with Store.open(path) as store:
         populate(store, study)
     return path
