@@ -62,13 +62,11 @@ def reading(conn: Connection) -> Connection:
 
 def _sqlite_connect(dbapi_conn, _record) -> None:
     dbapi_conn.isolation_level = None  # the "begin" hook below emits BEGIN itself
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    cur.execute("PRAGMA foreign_keys = ON")
-    if cur.execute("PRAGMA journal_mode").fetchone()[0] != "memory":
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
-    cur.close()
+    dbapi_conn.execute("PRAGMA foreign_keys = ON")
+    dbapi_conn.execute("PRAGMA synchronous = NORMAL")  # durable enough under WAL, much faster
+    # Two connections switching a new file to WAL at once can deadlock, and SQLite then
+    # fails one at once instead of calling the busy handler: so poll for this one too.
+    _polling(dbapi_conn, lambda: dbapi_conn.execute("PRAGMA journal_mode = WAL").fetchone())
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -76,15 +74,22 @@ def _sqlite_begin(conn: Connection) -> None:
     raw = conn.connection.dbapi_connection
     if mode != "IMMEDIATE":
         raw.execute(f"BEGIN {mode}")
-        return
-    # SQLite's own busy handler sleeps in steps growing to 100 ms, so with many writers
-    # the lock sits free while everyone sleeps. Poll with short jittered sleeps instead.
+    else:
+        _polling(raw, lambda: raw.execute("BEGIN IMMEDIATE"))
+
+
+def _polling(raw, attempt) -> None:
+    """Run ``attempt`` until it gets past a lock held by another connection.
+
+    SQLite's own busy handler sleeps in steps growing to 100 ms, so with many writers the
+    lock sits free while everyone sleeps; short jittered sleeps keep the queue moving.
+    """
     raw.execute("PRAGMA busy_timeout = 0")
     try:
         deadline, pause = time.monotonic() + BUSY_TIMEOUT_S, 0.0005
         while True:
             try:
-                raw.execute("BEGIN IMMEDIATE")
+                attempt()
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) and "busy" not in str(exc):
