@@ -10,12 +10,16 @@ A study runner uses it like this::
         ...                                   # done already: skip
     elif found := store.resumable(identity):
         run, checkpoint = found
-        store.resume_run(run.run_id)          # continue from checkpoint.path
+        run_id = store.resume_run(run.run_id).run_id  # continue from checkpoint.path
     else:
         run_id = store.start_run(RunInfo(identity, profile.name, study.name,
                                          collect_provenance(device)))
     store.heartbeat(run_id, steps=...)        # at least every stale_after_s / 2 seconds
+    store.log_artifact(run_id, ckpt_path, kind="checkpoint")   # after each checkpoint save
     store.log_metrics(run_id, [MetricValue("replay", "psnr", 12.5), ...])
+    store.log_case(run_id, "return_open", r.case_id, {**subscores, "overall": r.overall},
+                   judge=r.judge, judge_version=r.version, raw_response=r.raw,
+                   status=r.status, error=r.error)
     store.finish_run(run_id, "finished", steps=..., step_time_s=..., device_hours=...)
 
 Each method is one short transaction, so any number of processes can write to one store.
