@@ -67,6 +67,7 @@ class BackboneConfig:
     qk_norm: str = "rms_norm_across_heads"
     eps: float = 1e-6
     rope_max_seq_len: int = 1024
+    fov_deg: float = 90.0  # horizontal field of view the per-token camera rays assume
     source: str = field(default="preset")  # "preset" or the config file read
 
     @property

@@ -36,12 +36,14 @@ def make_memory(plan: MemoryPlan) -> tuple[nn.Module | None, Readout | None]:
     width = d
     if plan.storage == "frames" and plan.memory_frames > 0:
         comp = None if plan.compression == "none" else Compression(CompressionConfig(plan.compression, d, plan.ratio or 1))
-        storage = FrameStore(FrameStoreConfig(d, plan.memory_frames, plan.tokens_per_frame), comp)
+        storage = FrameStore(FrameStoreConfig(d, plan.memory_frames, plan.tokens_per_frame, bb.grid, bb.fov_deg), comp)
     elif plan.storage == "summary":
-        storage = SummaryStore(SummaryConfig(d, bb.grid, plan.summary_grid, plan.summary_pool, plan.memory_frames))
+        storage = SummaryStore(SummaryConfig(d, bb.grid, plan.summary_grid, plan.summary_pool, plan.memory_frames,
+                                             bb.fov_deg))
     elif plan.storage == "state":
         width = plan.state_dim
-        storage = StateStore(StateConfig(d, width, plan.recurrence, bb.grid, plan.memory_frames, dict(plan.recurrence_args)))
+        storage = StateStore(StateConfig(d, width, plan.recurrence, bb.grid, plan.memory_frames,
+                                         dict(plan.recurrence_args), bb.fov_deg))
     if storage is None or not plan.attach:
         return storage, None
     args = plan.readout_args
@@ -75,7 +77,8 @@ class MemoryWorldModel(nn.Module):
         self.backbone = backbone
         self.action = None
         if plan.action == "relative_rt":
-            self.action = ActionConditioner(ActionConfig(backbone.config.dim, plan.action_inject))
+            bb = backbone.config
+            self.action = ActionConditioner(ActionConfig(bb.dim, plan.action_inject, bb.grid, bb.fov_deg))
         self.storage, self.readout = make_memory(plan)
         self.init_weights()
 
@@ -102,7 +105,7 @@ class MemoryWorldModel(nn.Module):
         e = bb.embed(latents, timesteps, text)
         pre = post = None
         if self.action is not None:
-            a = self.action(actions, bb.config.tokens_per_frame)  # (B, N, D)
+            a = self.action(actions)  # (B, N, D)
             pre, post = (a, None) if self.plan.action_inject == "pre_norm" else (None, a)
         carry = None
         if memory is not None and self.readout is not None:

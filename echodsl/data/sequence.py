@@ -7,7 +7,7 @@ Letters: T frames in the sequence, N requested frames, H/W pixels.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import torch
@@ -52,3 +52,26 @@ def to_unit_range(frames: torch.Tensor) -> torch.Tensor:
 def to_uint8(frames: torch.Tensor) -> torch.Tensor:
     """float frames in [-1, 1] -> uint8 (rounded, clamped)."""
     return ((frames.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+
+
+class InMemorySource:
+    """A source whose sequences are loaded once, every frame kept in memory.
+
+    For small data sets only (the embedded world at CPU sizes is ~0.2 MB a sequence):
+    training draws each frame many times, and rendering it anew each time costs as much
+    as the model step itself.
+    """
+
+    def __init__(self, source: SequenceSource):
+        self.source = source
+        self._loaded: dict[int, Sequence] = {}
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def sequence(self, index: int) -> Sequence:
+        if index not in self._loaded:
+            seq = self.source.sequence(index)
+            frames = seq.frames(list(range(len(seq))))  # (T, 3, H, W) uint8
+            self._loaded[index] = replace(seq, load=lambda idx, f=frames: f[idx])
+        return self._loaded[index]

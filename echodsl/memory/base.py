@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from echodsl.backbone.attention import Rotary, attend
+from echodsl.backbone.camera import RayEmbedding
 
 
 @dataclass
@@ -88,19 +89,20 @@ def identity_rotary(tokens: int, head_dim: int, like: torch.Tensor) -> Rotary:
 
 
 class PoseEmbedding(nn.Module):
-    """Frame-index and relative-RT embedding of memory frames, so they relate to the targets."""
+    """Frame-index and per-token camera-ray embedding of memory frames (the same ray
+    features the targets' action conditioning uses), so memory relates to the targets."""
 
-    def __init__(self, dim: int, max_frames: int):
+    def __init__(self, dim: int, max_frames: int, grid: tuple[int, int], fov_deg: float):
         super().__init__()
-        self.pose = nn.Sequential(nn.Linear(12, dim), nn.SiLU(), nn.Linear(dim, dim))
+        self.pose = RayEmbedding(dim, grid, fov_deg)
         self.index = nn.Embedding(max(max_frames, 1), dim)
         nn.init.normal_(self.index.weight, std=0.02)
 
     def forward(self, actions: torch.Tensor, first_index: int = 0) -> torch.Tensor:
-        """actions (B, M, 12) → (B, M, 1, D), added to every token of each frame."""
+        """actions (B, M, 12) → (B, M, n, D), one embedding per token."""
         m = actions.shape[1]
         idx = torch.arange(first_index, first_index + m, device=actions.device).clamp(max=self.index.num_embeddings - 1)
-        return (self.pose(actions) + self.index(idx)[None])[:, :, None, :]  # (B, M, 1, D)
+        return self.pose(actions) + self.index(idx)[None, :, None, :]  # (B, M, n, D)
 
 
 class MemoryCrossAttention(nn.Module):

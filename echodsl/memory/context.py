@@ -33,6 +33,8 @@ class FrameStoreConfig:
     dim: int  # model width D
     memory_frames: int  # M = k - 1
     tokens_per_frame: int
+    grid: tuple[int, int] = (8, 8)  # (hp, wp) patches per frame
+    fov_deg: float = 90.0
 
 
 class FrameStore(nn.Module):
@@ -43,7 +45,7 @@ class FrameStore(nn.Module):
     def __init__(self, config: FrameStoreConfig, compression: Compression | None = None):
         super().__init__()
         self.config = config
-        self.pose = PoseEmbedding(config.dim, config.memory_frames)
+        self.pose = PoseEmbedding(config.dim, config.memory_frames, config.grid, config.fov_deg)
         self.compression = compression
 
     def init_weights(self) -> None:

@@ -36,6 +36,7 @@ class SummaryConfig:
     grid: tuple[int, int]  # (gh, gw) summary tokens
     pool: str  # "mean" | "max"
     history_frames: int
+    fov_deg: float = 90.0
 
 
 class SummaryStore(nn.Module):
@@ -44,7 +45,7 @@ class SummaryStore(nn.Module):
     def __init__(self, config: SummaryConfig):
         super().__init__()
         self.config = config
-        self.pose = PoseEmbedding(config.dim, config.history_frames)
+        self.pose = PoseEmbedding(config.dim, config.history_frames, config.token_grid, config.fov_deg)
         self.position = nn.Parameter(torch.zeros(config.grid[0] * config.grid[1], config.dim))
         nn.init.normal_(self.position, std=0.02)
 

@@ -146,6 +146,7 @@ class StateConfig:
     token_grid: tuple[int, int]  # (hp, wp)
     history_frames: int
     args: dict[str, Any] = field(default_factory=dict)  # the recurrence's resolved arguments
+    fov_deg: float = 90.0
 
 
 class StateStore(nn.Module):
@@ -154,7 +155,7 @@ class StateStore(nn.Module):
     def __init__(self, config: StateConfig):
         super().__init__()
         self.config = config
-        self.pose = PoseEmbedding(config.dim, config.history_frames)
+        self.pose = PoseEmbedding(config.dim, config.history_frames, config.token_grid, config.fov_deg)
         self.encode = nn.Linear(config.dim, config.width)
         self.recurrence = RECURRENCES[config.recurrence](config.width, config.args, config.token_grid)
 

@@ -20,6 +20,7 @@ from echodsl.compiler import MemoryPlan, build, lower
 from echodsl.data.cam import CamConfig, CamSource
 from echodsl.data.codec import LatentCache, make_codec
 from echodsl.data.segments import PRESET_GEOMETRY, SamplerConfig, SegmentDataset
+from echodsl.data.sequence import InMemorySource
 from echodsl.data.text import TextConfig
 from echodsl.data.world import World, WorldConfig
 from echodsl.errors import UsageError
@@ -109,8 +110,8 @@ def source_of(run: RunConfig, split: str = "train"):
     """The sequences a run trains on (``split="train"``)."""
     geo = PRESET_GEOMETRY[backbone_of(run).preset]
     if run.data.variant == "world":
-        return World(WorldConfig(scenes=run.data["scenes"], height=geo["height"], width=geo["width"],
-                                 seed=0))
+        world = World(WorldConfig(scenes=run.data["scenes"], height=geo["height"], width=geo["width"], seed=0))
+        return InMemorySource(world) if geo["height"] * geo["width"] <= 128 * 128 else world
     root = run.resolve(run.data["root"])
     if not root.is_dir():
         raise UsageError(f"data root {root} does not exist", hint="cam(root = ...) is relative to the spec file")

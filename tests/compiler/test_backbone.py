@@ -57,12 +57,31 @@ def test_rotary_at_matches_wan_and_negates_sine(tiny_backbone):
 
 
 def test_action_conditioner_starts_at_zero_and_learns():
-    act = ActionConditioner(ActionConfig(dim=16, inject="post_attn"))
+    act = ActionConditioner(ActionConfig(dim=16, inject="post_attn", grid=(2, 2)))
     a = torch.randn(2, 3, 12, requires_grad=True)
-    out = act(a, tokens_per_frame=4)
+    out = act(a)
     assert out.shape == (2, 12, 16) and torch.count_nonzero(out) == 0
     out.sum().backward()
-    assert act.embed[2].weight.grad.abs().sum() > 0
+    assert act.embed.mlp[2].weight.grad.abs().sum() > 0
+
+
+def test_tokens_looking_the_same_way_get_the_same_ray_features():
+    """Turn a frame so that its column 3 looks where the anchor's column 5 looks: those two
+    tokens get identical direction features (and distant columns do not)."""
+    import math
+
+    from echodsl.backbone.camera import pixel_rays, ray_features
+
+    grid = (1, 8)
+    rays = pixel_rays(grid, 90.0)  # (8, 3)
+    angle = math.atan2(rays[5, 0], rays[5, 2]) - math.atan2(rays[3, 0], rays[3, 2])  # yaw about y
+    c, s = math.cos(angle), math.sin(angle)
+    rot = torch.tensor([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    actions = torch.stack([torch.cat([torch.zeros(3), torch.eye(3).flatten()]),
+                           torch.cat([torch.zeros(3), rot.flatten()])])[None]  # (1, 2, 12)
+    f = ray_features(actions, rays)  # (1, 2, 8, features)
+    assert torch.allclose(f[0, 1, 3, :-3], f[0, 0, 5, :-3], atol=1e-5)  # all but the translation
+    assert not torch.allclose(f[0, 1, 3, :3], f[0, 0, 3, :3], atol=1e-2)
     with pytest.raises(ValueError):
         ActionConditioner(ActionConfig(dim=16, inject="everywhere"))
 
