@@ -8,7 +8,7 @@ memory differs — the study's whole point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,63 +31,75 @@ from echodsl.runtime.flow import FlowConfig
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One (profile × setup × seed): the unit a study trains and evaluates."""
+    """One (profile × setup × seed): the unit a study trains and evaluates.
+
+    ``train`` already has any command-line override (e.g. ``--steps``) applied, so
+    ``setup_hash`` is exactly the ``Study.setup_hash`` of the study as it was run.
+    """
 
     profile: Profile
     backbone: Variant  # wan(preset = ..., config = ...)
     data: Variant  # world(scenes = ...) | cam(root = ...)
     train: Variant  # flow(...)
+    eval: tuple[Variant, ...]
     seed: int = 0
     base_dir: Path = Path(".")  # relative paths in the spec resolve against the spec's directory
     study: str | None = None
     vae: Path | None = None  # local AutoencoderKLWan weights for the wan2_1_1_3b preset
-    overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"steps": 200} from the CLI
 
     @classmethod
-    def from_study(cls, study: Study, profile: Profile, seed: int, base_dir: Path, **kw) -> "RunConfig":
-        return cls(profile, study.backbone, study.data, study.train, seed, base_dir, study.name, **kw)
+    def from_study(cls, study: Study, profile: Profile, seed: int, base_dir: Path,
+                   overrides: dict[str, Any] | None = None, **kw) -> "RunConfig":
+        return cls(profile, study.backbone, study.data, _override(study.train, overrides), study.eval, seed,
+                   base_dir, study.name, **kw)
 
     @classmethod
-    def standalone(cls, profile: Profile, seed: int = 0, base_dir: Path = Path("."), **kw) -> "RunConfig":
+    def standalone(cls, profile: Profile, seed: int = 0, base_dir: Path = Path("."),
+                   overrides: dict[str, Any] | None = None, **kw) -> "RunConfig":
         """A profile trained outside any study: the default setup (tiny preset, embedded world)."""
-        setup = default_setup()
-        return cls(profile, setup["backbone"], setup["data"], setup["train"], seed, base_dir, None, **kw)
+        s = default_setup()
+        return cls(profile, s["backbone"], s["data"], _override(s["train"], overrides), s["eval"], seed, base_dir,
+                   None, **kw)
+
+    def study_setup(self) -> dict[str, Any]:
+        """The same structure as ``Study.setup()``."""
+        return {"backbone": self.backbone.to_json(), "data": self.data.to_json(), "train": self.train.to_json(),
+                "eval": [e.to_json() for e in self.eval]}
 
     def to_json(self) -> dict[str, Any]:
         """Everything but the profile, so a run directory can rebuild its RunConfig."""
-        return {"backbone": self.backbone.to_json(), "data": self.data.to_json(), "train": self.train.to_json(),
-                "seed": self.seed, "base_dir": str(self.base_dir.resolve()), "study": self.study,
-                "vae": str(self.vae) if self.vae else None, "overrides": self.overrides}
+        return {**self.study_setup(), "seed": self.seed, "base_dir": str(self.base_dir.resolve()),
+                "study": self.study, "vae": str(self.vae) if self.vae else None}
 
     @classmethod
     def from_json(cls, profile: Profile, data: dict[str, Any]) -> "RunConfig":
         return cls(profile, Variant.from_json(data["backbone"]), Variant.from_json(data["data"]),
-                   Variant.from_json(data["train"]), data["seed"], Path(data["base_dir"]), data["study"],
-                   Path(data["vae"]) if data["vae"] else None, data["overrides"])
+                   Variant.from_json(data["train"]), tuple(Variant.from_json(e) for e in data["eval"]),
+                   data["seed"], Path(data["base_dir"]), data["study"], Path(data["vae"]) if data["vae"] else None)
 
     @property
     def flow(self) -> FlowConfig:
-        return FlowConfig.from_clause({**self.train.args, **self.overrides})
+        return FlowConfig.from_clause(self.train.args)
 
     @property
     def setup_hash(self) -> str:
-        """Hash of what makes two runs of one profile comparable (overrides included)."""
-        return sha256_hex(self._setup())
+        """What makes two runs of one profile comparable; equals the study's ``setup_hash``."""
+        return sha256_hex(self.study_setup())
 
     @property
     def recipe_hash(self) -> str:
         """``setup_hash`` without the step count: a checkpoint resumes under a longer run."""
-        setup = self._setup()
-        setup["train"].pop("steps", None)
+        setup = self.study_setup()
+        setup["train"]["args"].pop("steps", None)
         return sha256_hex(setup)
-
-    def _setup(self) -> dict:
-        return {"backbone": self.backbone.to_json(), "data": self.data.to_json(),
-                "train": {**self.train.to_json()["args"], **self.overrides}}
 
     def resolve(self, value: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else self.base_dir / path
+
+
+def _override(train: Variant, overrides: dict[str, Any] | None) -> Variant:
+    return Variant(variant=train.variant, args={**train.args, **(overrides or {})}) if overrides else train
 
 
 def backbone_of(run: RunConfig) -> BackboneConfig:

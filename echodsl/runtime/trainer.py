@@ -228,7 +228,10 @@ class Trainer:
         self.step += 1
         return loss_value, skip
 
-    def fit(self, on_sample: Callable[[int], dict] | None = None) -> TrainResult:
+    def fit(self, on_sample: Callable[[int], dict] | None = None,
+            on_checkpoint: Callable[[Path], None] | None = None) -> TrainResult:
+        """Train to ``flow.steps``. ``on_sample(step)`` returns extra metrics to log every
+        ``sample_every`` steps; ``on_checkpoint(path)`` hears of every checkpoint written."""
         self.prepare_out()
         total, start_step, t0 = self.flow.steps, self.step, time.perf_counter()
         bar = _progress(self.options.progress and self.env.main, total, self.step, self.run.profile.name)
@@ -250,7 +253,11 @@ class Trainer:
                         log.write(json.dumps(sample) + "\n")
                 if self.step % self.options.checkpoint_every == 0 or self.step == total:
                     log and log.flush()
-                    last = self.save() or last
+                    saved = self.save()
+                    if saved is not None:
+                        last = saved
+                        if on_checkpoint:
+                            on_checkpoint(saved)
         finally:
             if bar:
                 bar.close()

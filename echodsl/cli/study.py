@@ -1,0 +1,49 @@
+"""``echodsl study``: every (profile × seed) of a study, trained, evaluated and recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from echodsl.cli.common import emit_json, guarded
+
+
+@click.command(epilog="Exit codes: 0 every pair finished (or was already), 1 a pair failed or the spec "
+                      "has errors, 2 usage or IO problem. Re-running skips finished pairs and resumes "
+                      "interrupted ones from their checkpoints.")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--study", "study", required=True, help="Study to run.")
+@click.option("--store", "store", envvar="ECHODSL_STORE", metavar="URL|PATH",
+              help="Results store [default: echodsl.db beside SPEC; env ECHODSL_STORE].")
+@click.option("--dry-run", is_flag=True, help="Print the plan (what is done, resumed, new) and stop.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Pairs in parallel processes.")
+@click.option("--gpus-per-run", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Launch each pair with torchrun on this many processes.")
+@click.option("--launcher", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
+              help="slurm: submit each pair as a job through submitit (pip install echodsl[slurm]).")
+@click.option("--steps", type=click.IntRange(min=1), help="Override the study's training steps.")
+@click.option("--eval-cases", type=click.IntRange(min=1), help="Held-out cases per branch [preset default].")
+@click.option("--eval-steps", type=click.IntRange(min=1), help="Sampler steps per chunk [preset default].")
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), help="[runs/<study> beside SPEC]")
+@click.option("--device", help="cpu, cuda or cuda:N (default: cuda if available).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan or outcomes as JSON.")
+@guarded
+def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval_cases, eval_steps, runs_dir,
+          device, as_json):
+    """Run a study: train each profile × seed, evaluate all branches, record in the store, compare."""
+    from echodsl.cli.study_render import render_plan, render_result
+    from echodsl.runner.launch import LaunchOptions
+    from echodsl.runner.study import StudyRequest, run_study
+    from echodsl.runner.worker import EvalSizes
+
+    launch = LaunchOptions(jobs, gpus_per_run, launcher, sizes=EvalSizes(eval_cases, None, eval_steps), device=device)
+    request = StudyRequest(spec, study, store, runs_dir, steps, dry_run, launch)
+    echo = (lambda o: None) if as_json else (lambda o: click.echo(f"[{o.status}] {o.pair.label}"
+                                                                   + (f": {o.error}" if o.error else ""), err=True))
+    result = run_study(request, echo)
+    if as_json:
+        emit_json(render_result(result, as_json=True))
+    else:
+        click.echo(render_plan(result) if dry_run else render_result(result))
+    raise SystemExit(1 if result.failed else 0)

@@ -1,0 +1,112 @@
+"""Running a study's pairs: in this process, in parallel processes, under torchrun, or on
+SLURM through submitit. Every path ends in :func:`echodsl.runner.worker.run_pair` writing to
+one shared store, so they can be mixed and re-run freely."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from echodsl.errors import UsageError
+from echodsl.runner.plan import Pair
+from echodsl.runner.worker import EvalSizes, Outcome, run_pair
+
+LAUNCHERS = ("local", "slurm")
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    jobs: int = 1  # pairs in parallel (local launcher)
+    gpus_per_run: int = 1  # >1: each pair runs under torchrun with this many processes
+    launcher: str = "local"  # "local" | "slurm"
+    slurm_folder: Path | None = None  # submitit's log folder
+    slurm_executor: str | None = None  # "local" runs submitit's LocalExecutor (tests, laptops)
+    sizes: EvalSizes = EvalSizes()
+    device: str | None = None
+
+
+def run_pairs(pairs: list[Pair], store_url: str, options: LaunchOptions,
+              report: Callable[[Outcome], None] = lambda o: None) -> list[Outcome]:
+    """Run every pair; ``report`` hears of each outcome as it arrives (in completion order)."""
+    if options.launcher == "slurm":
+        return _slurm(pairs, store_url, options, report)
+    if options.launcher != "local":
+        raise UsageError(f"unknown launcher {options.launcher!r}; choose one of {', '.join(LAUNCHERS)}")
+    if options.jobs == 1 and options.gpus_per_run == 1:
+        outcomes = []
+        for pair in pairs:
+            outcome = run_pair(pair, store_url, sizes=options.sizes, device=options.device, progress=True)
+            report(outcome)
+            outcomes.append(outcome)
+        return outcomes
+    outcomes = []
+    with ThreadPoolExecutor(max_workers=options.jobs) as pool:
+        futures = [pool.submit(_subprocess, pair, store_url, options) for pair in pairs]
+        for future in as_completed(futures):
+            outcome = future.result()
+            report(outcome)
+            outcomes.append(outcome)
+    return outcomes
+
+
+def worker_command(pair: Pair, store_url: str, options: LaunchOptions) -> list[str]:
+    """The command line that runs one pair in a fresh process (torchrun-wrapped if asked)."""
+    args = ["-m", "echodsl.runner", pair.to_json(), store_url]
+    s = options.sizes
+    args += [f"--cases={s.cases or 0}", f"--chunks={s.chunks or 0}", f"--steps={s.steps or 0}"]
+    if options.device:
+        args.append(f"--device={options.device}")
+    if options.gpus_per_run > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={options.gpus_per_run}"] + args
+    return [sys.executable] + args
+
+
+def _subprocess(pair: Pair, store_url: str, options: LaunchOptions) -> Outcome:
+    log = pair.run_dir / "worker.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        proc = subprocess.run(worker_command(pair, store_url, options), stdout=out, stderr=subprocess.STDOUT)
+    tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+    status = {0: "finished", 3: "skipped"}.get(proc.returncode, "failed")
+    return Outcome(pair, status, error=None if status != "failed" else f"exit {proc.returncode}: "
+                   f"{tail[0] if tail else ''} (log: {log})")
+
+
+def _slurm_entry(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None) -> Outcome:
+    """Inside a SLURM job: several tasks per pair join one torch process group."""
+    import os
+
+    import submitit
+
+    if int(os.environ.get("SLURM_NTASKS", "1")) > 1:
+        submitit.helpers.TorchDistributedEnvironment().export()
+    return run_pair(pair, store_url, sizes=sizes, device=device, progress=False)
+
+
+def _slurm(pairs: list[Pair], store_url: str, options: LaunchOptions, report) -> list[Outcome]:
+    try:
+        import submitit
+    except ImportError as exc:
+        raise UsageError("the slurm launcher needs submitit", hint='pip install "echodsl[slurm]"') from exc
+    folder = options.slurm_folder or Path("runs") / "slurm"
+    if options.slurm_executor == "local":
+        executor = submitit.LocalExecutor(folder=str(folder))
+    else:
+        executor = submitit.AutoExecutor(folder=str(folder))
+        executor.update_parameters(gpus_per_node=options.gpus_per_run, tasks_per_node=options.gpus_per_run,
+                                   nodes=1, timeout_min=24 * 60)
+    jobs = [executor.submit(_slurm_entry, pair, store_url, options.sizes, options.device) for pair in pairs]
+    outcomes = []
+    for job in jobs:
+        try:
+            outcome = job.result()
+        except Exception as exc:  # noqa: BLE001 - one failed job must not hide the others
+            outcome = Outcome(pairs[jobs.index(job)], "failed", error=f"{type(exc).__name__}: {exc}")
+        report(outcome)
+        outcomes.append(outcome)
+    return outcomes

@@ -1,0 +1,71 @@
+"""``echodsl study`` as one library call: plan the pairs, show or run them, compare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from echodsl.lang.api import load
+from echodsl.runner.launch import LaunchOptions, run_pairs
+from echodsl.runner.plan import Pair, plan_study
+from echodsl.runner.worker import Outcome
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    spec: Path
+    study: str
+    store: str | None = None  # default: echodsl.db beside the spec
+    runs_dir: Path | None = None
+    steps: int | None = None
+    dry_run: bool = False
+    launch: LaunchOptions = field(default_factory=LaunchOptions)
+
+
+@dataclass
+class StudyResult:
+    store: str
+    pairs: list[Pair]
+    status: dict[Pair, str]  # dry run: what would happen; else: what happened
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def store_url(request: StudyRequest) -> str:
+    return request.store or str(request.spec.resolve().parent / "echodsl.db")
+
+
+def planned_status(pairs: list[Pair], url: str) -> dict[Pair, str]:
+    """What running each pair would do now: skip (finished), resume, or start."""
+    from echodsl.compiler import build_hash
+    from echodsl.runtime.checkpoint import list_checkpoints
+    from echodsl.store import RunIdentity, Store
+
+    if not Path(url).exists() and "://" not in url:
+        return {p: "resume" if list_checkpoints(p.run_dir / "checkpoints") else "new" for p in pairs}
+    out = {}
+    with Store.open(url, create=False) as store:
+        for p in pairs:
+            identity = RunIdentity(p.spec_hash, p.setup_hash, build_hash(), p.seed)
+            if store.find_run(identity, statuses=("finished",)):
+                out[p] = "done"
+            elif store.resumable(identity) or list_checkpoints(p.run_dir / "checkpoints"):
+                out[p] = "resume"
+            else:
+                out[p] = "new"
+    return out
+
+
+def run_study(request: StudyRequest, report: Callable[[Outcome], None] = lambda o: None) -> StudyResult:
+    doc = load(request.spec)
+    pairs = plan_study(doc, request.spec, request.study, request.runs_dir, request.steps)
+    url = store_url(request)
+    status = planned_status(pairs, url)
+    if request.dry_run:
+        return StudyResult(url, pairs, status)
+    outcomes = run_pairs(pairs, url, request.launch, report)
+    return StudyResult(url, pairs, {o.pair: o.status for o in outcomes}, outcomes)
