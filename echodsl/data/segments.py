@@ -12,7 +12,6 @@ L text tokens, D text width.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from dataclasses import dataclass, field, replace
@@ -25,6 +24,7 @@ from echodsl.data.camera import relative_actions
 from echodsl.data.codec import LatentCache, make_codec
 from echodsl.data.sequence import SequenceSource, to_unit_range
 from echodsl.data.text import TextConfig, embed_caption
+from echodsl.data.seeding import stable_seed
 
 # Preset geometry as the data layer needs it (docs/contracts.md mirrors the backbone).
 # wan2_1_1_3b takes frames 0, 4, ..., 80 of each 81-frame window, like the study's code.
@@ -73,8 +73,6 @@ class SamplerConfig:
         return (self.segment_frames - 1) * self.frame_stride + 1
 
 
-def _seed(*parts: object) -> int:
-    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big") >> 1
 
 
 class SegmentDataset(Dataset):
@@ -125,7 +123,7 @@ class SegmentDataset(Dataset):
         chosen = retriever.select_memory(
             c.select, c.memory, seq.poses[candidates], seq.poses[frame_idx[1:]], seq.intrinsics,
             seq.height, seq.width, samples=c.fov_samples, recency=c.recency,
-            depth_range=c.depth_range, seed=_seed(c.seed, self.epoch, index, "fov"))
+            depth_range=c.depth_range, seed=stable_seed(c.seed, self.epoch, index, "fov"))
         return [candidates[i] for i in chosen]
 
     def __getitem__(self, index: int) -> dict:
@@ -134,7 +132,7 @@ class SegmentDataset(Dataset):
         seq = self.source.sequence(s)
         frame_idx = self._frame_indices(start)
         mem_idx = self._memory(seq, start, frame_idx, index)
-        gen = torch.Generator().manual_seed(_seed(c.seed, self.epoch, index, "drop"))
+        gen = torch.Generator().manualstable_seed(stable_seed(c.seed, self.epoch, index, "drop"))
         if torch.rand(1, generator=gen).item() < c.overlap_drop:
             mem_idx = []
         pixels = seq.frames(frame_idx + mem_idx)  # (F + m, 3, H, W) uint8

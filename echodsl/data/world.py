@@ -8,7 +8,6 @@ open-domain styles never used in training), the last two for the return probes.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import torch
@@ -18,6 +17,7 @@ from echodsl.data.render import Rendered, render
 from echodsl.data.scene import STYLES, Scene, make_scene
 from echodsl.data.sequence import Sequence
 from echodsl.data.trajectory import PathConfig, leave_and_return, random_walk
+from echodsl.data.seeding import stable_seed
 
 SPLITS = ("train", "in", "open")
 
@@ -71,9 +71,6 @@ class Probe:
                         lambda idx: self.frames[idx])
 
 
-def _seed(*parts: object) -> int:
-    """A stable 63-bit seed from parts (Python's hash() is salted per process)."""
-    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big") >> 1
 
 
 class World:
@@ -93,7 +90,7 @@ class World:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
         styles = self.config.open_styles if split == "open" else self.config.in_styles
         style = styles[index % len(styles)]
-        return make_scene(_seed(self.config.seed, split, index), style, self.config.objects_per_scene)
+        return make_scene(stable_seed(self.config.seed, split, index), style, self.config.objects_per_scene)
 
     def render(self, scene: Scene, poses: torch.Tensor) -> Rendered:
         """Render poses (P, 4, 4) of ``scene`` at the configured resolution."""
@@ -104,7 +101,7 @@ class World:
         """Training sequence ``index``: a random walk through training scene ``index``."""
         c = self.config
         scene = self.scene(index, "train")
-        gen = torch.Generator().manual_seed(_seed(c.seed, "walk", index))
+        gen = torch.Generator().manualstable_seed(stable_seed(c.seed, "walk", index))
         poses = random_walk(scene, c.frames_per_scene, gen, c.path)  # (T, 4, 4)
         return Sequence(sequence_name(index), poses, self.intrinsics, c.height, c.width,
                         scene.caption(), lambda idx: self.render(scene, poses[idx]).rgb)
@@ -120,7 +117,7 @@ class World:
         anchor = scene.objects[index % len(scene.objects)]
         min_pixels = max(2, c.height * c.width // 200)
         for attempt in range(16):
-            gen = torch.Generator().manual_seed(_seed(c.seed, "probe", split, index, attempt))
+            gen = torch.Generator().manualstable_seed(stable_seed(c.seed, "probe", split, index, attempt))
             path = leave_and_return(scene, anchor.object_id, gen, c.path, away_frames=away_frames,
                                     turn_deg=turn_deg, end_frames=end_frames)
             out = self.render(scene, path.poses)

@@ -11,7 +11,6 @@ Letters: T frames, C latent channels, h/w latent grid, S memory tokens, D memory
 
 from __future__ import annotations
 
-import hashlib
 
 import torch
 
@@ -26,10 +25,9 @@ from echodsl.memory.base import MemoryInput, MemoryState
 from echodsl.runtime import assemble
 from echodsl.runtime.rollout import Rollout, RolloutConfig, Trajectory, rollout
 from echodsl.runtime.trained import TrainedRun
+from echodsl.data.seeding import stable_seed
 
 
-def _seed(*parts: object) -> int:
-    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big") >> 1
 
 
 def replay_sequences(world: World, count: int, frames: int) -> list[Sequence]:
@@ -37,7 +35,7 @@ def replay_sequences(world: World, count: int, frames: int) -> list[Sequence]:
     out = []
     for i in range(count):
         scene = world.scene(i, "in")
-        gen = torch.Generator().manual_seed(_seed(world.config.seed, "replay-walk", i))
+        gen = torch.Generator().manualstable_seed(stable_seed(world.config.seed, "replay-walk", i))
         poses = random_walk(scene, frames, gen, world.config.path)  # (T, 4, 4)
         out.append(Sequence(f"replay{i:04d}", poses, world.intrinsics, world.config.height, world.config.width,
                             scene.caption(), lambda idx, s=scene, p=poses: world.render(s, p[idx]).rgb))
@@ -73,7 +71,7 @@ class Generator:
         """Frames 1.. of ``seq`` generated from its first frame along its true cameras; each
         case draws its own noise (seeded by the eval seed and the case id)."""
         traj = Trajectory.from_sequence(seq, self.cache, self.text)
-        cfg = RolloutConfig(self.steps, self.shift, self.noise_shift, _seed(self.seed, "eval", case_id))
+        cfg = RolloutConfig(self.steps, self.shift, self.noise_shift, stable_seed(self.seed, "eval", case_id))
         return rollout(self.model, self.plan, traj, cfg, chunks=chunks)
 
     @torch.no_grad()

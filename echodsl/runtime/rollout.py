@@ -16,7 +16,6 @@ frames, C channels, h/w latent grid, L text tokens, D text width.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from echodsl.data.camera import relative_actions
 from echodsl.data import retriever
 from echodsl.memory.base import MemoryInput, MemoryState
 from echodsl.runtime.flow import TIMESTEP_SCALE, sampling_schedule
+from echodsl.data.seeding import stable_seed
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,6 @@ class Rollout:
     memory_indices: list[list[int]] = field(default_factory=list)
 
 
-def _seed(*parts: object) -> int:
-    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big") >> 1
 
 
 @torch.no_grad()
@@ -97,7 +95,7 @@ def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, co
         actions = relative_actions(poses[idx]).to(device)[None]  # (1, F', 12)
         state, new_written, picked = _memory(model, plan, trajectory, history, anchor_at, state, written, device)
         written = new_written
-        gen = torch.Generator().manual_seed(_seed(config.seed, "rollout", chunk))
+        gen = torch.Generator().manualstable_seed(stable_seed(config.seed, "rollout", chunk))
         shape = (1, len(idx) - 1, *history[0].shape)
         x = torch.randn(shape, generator=gen).to(device) * config.noise_shift  # (1, F'-1, C, h, w)
         anchor = history[anchor_at][None, None]  # (1, 1, C, h, w)
@@ -132,7 +130,7 @@ def _memory(model, plan: MemoryPlan, trajectory: Trajectory, history: list[torch
                                trajectory.intrinsics, trajectory.height, trajectory.width,
                                samples=int(plan.select_args.get("samples", 512)),
                                recency=float(plan.select_args.get("recency", 0.0)),
-                               seed=_seed("rollout-fov", anchor_at))
+                               seed=stable_seed("rollout-fov", anchor_at))
         picked = [candidates[i] for i in chosen]
         mem = _memory_input(history, poses, picked, plan.memory_frames, reference, device)
         return model.write_memory(mem), written, picked

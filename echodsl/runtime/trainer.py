@@ -14,7 +14,6 @@ Letters: B batch, F frames, M memory frames, C channels, h/w latent grid, L text
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ from echodsl.runtime import assemble
 from echodsl.runtime.checkpoint import list_checkpoints, read_checkpoint, restore, save_checkpoint
 from echodsl.runtime.distributed import Dist, all_mean, init_distributed, local_slice
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps
+from echodsl.data.seeding import stable_seed
 
 CLIP_NORM = 1.0  # part of the fixed recipe
 SPIKE_WINDOW = 50  # accepted losses in the running mean
@@ -63,8 +63,6 @@ class TrainResult:
     main: bool = True  # False on torchrun ranks other than 0 (they report nothing)
 
 
-def _seed(*parts: object) -> int:
-    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big") >> 1
 
 
 def warmup_steps(total: int) -> int:
@@ -129,7 +127,7 @@ class Trainer:
         for j in range(self.flow.batch):
             s = step * self.flow.batch + j
             epoch = s // n
-            perm = torch.randperm(n, generator=torch.Generator().manual_seed(_seed(self.run.seed, "epoch", epoch)))
+            perm = torch.randperm(n, generator=torch.Generator().manualstable_seed(stable_seed(self.run.seed, "epoch", epoch)))
             out.append((epoch, int(perm[s % n])))
         return out
 
@@ -144,7 +142,7 @@ class Trainer:
         stack = lambda key: torch.stack([it[key] for it in items]).to(self.env.device)  # noqa: E731
         latents = stack("latents")  # (B, F, C, h, w)
         # Noise and timesteps are seeded per (step, global sample): independent of the split over ranks.
-        gens = [torch.Generator().manual_seed(_seed(self.run.seed, "noise", step, j)) for j in picks]
+        gens = [torch.Generator().manualstable_seed(stable_seed(self.run.seed, "noise", step, j)) for j in picks]
         t = torch.cat([sample_timesteps(1, self.flow.shift, g) for g in gens]).to(self.env.device)  # (B,)
         noise = torch.stack([noise_like(latents[i], self.flow.noise_shift, g) for i, g in enumerate(gens)])
         return (latents, noise, t, stack("actions"), stack("text"), stack("memory_latents"),

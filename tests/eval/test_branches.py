@@ -10,7 +10,7 @@ from echodsl.eval import generate
 from echodsl.eval.branches import NO_LPIPS
 from echodsl.eval.judges.rubric import RubricJudge
 from echodsl.eval.metrics import PSNR_CAP_DB
-from echodsl.eval.report import FRAME_METRICS, JUDGE_METRICS, EvalConfig, aggregate_reports, render
+from echodsl.eval.report import JUDGE_METRICS, EvalConfig, aggregate_reports, render
 from echodsl.eval.run import evaluate
 from echodsl.runtime import assemble
 from echodsl.runtime.trained import load_trained

@@ -88,3 +88,21 @@ def test_interrupted_run_resumes_from_its_checkpoint(spec):
     assert result.returncode == 0, result.stderr[-2000:]
     log = [json.loads(x) for x in (pair.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log if "loss" in e] == [1, 2]  # step 1 kept, only step 2 trained anew
+
+
+def test_slurm_launcher_through_submitit_local_executor(spec, tmp_path):
+    """--launcher slurm goes through submitit; its LocalExecutor runs the same worker path."""
+    pytest.importorskip("submitit")
+    from echodsl.lang.api import load
+    from echodsl.runner.launch import LaunchOptions, run_pairs
+    from echodsl.runner.plan import plan_study
+    from echodsl.runner.worker import EvalSizes
+
+    pairs = plan_study(load(spec), spec, "mini")[:1]
+    options = LaunchOptions(launcher="slurm", slurm_executor="local", slurm_folder=tmp_path / "slurm",
+                            sizes=EvalSizes(cases=1, steps=1))
+    store_url = str(spec.parent / "echodsl.db")
+    outcomes = run_pairs(pairs, store_url, options)
+    assert [o.status for o in outcomes] == ["finished"], outcomes
+    with Store.open(store_url, create=False) as store:
+        assert [r.status for r in store.runs(study="mini")] == ["finished"]
