@@ -4,6 +4,7 @@ one shared store, so they can be mixed and re-run freely."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -69,8 +70,11 @@ def worker_command(pair: Pair, store_url: str, options: LaunchOptions) -> list[s
 def _subprocess(pair: Pair, store_url: str, options: LaunchOptions) -> Outcome:
     log = pair.run_dir / "worker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    # N workers share the machine: give each its share of cores unless the user chose.
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // options.jobs))
     with log.open("a") as out:
-        proc = subprocess.run(worker_command(pair, store_url, options), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(worker_command(pair, store_url, options), stdout=out, stderr=subprocess.STDOUT,
+                              env={**os.environ, "OMP_NUM_THREADS": threads})
     tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
     status = {0: "finished", 3: "skipped"}.get(proc.returncode, "failed")
     return Outcome(pair, status, error=None if status != "failed" else f"exit {proc.returncode}: "
