@@ -132,7 +132,7 @@ class SegmentDataset(Dataset):
         seq = self.source.sequence(s)
         frame_idx = self._frame_indices(start)
         mem_idx = self._memory(seq, start, frame_idx, index)
-        gen = torch.Generator().manualstable_seed(stable_seed(c.seed, self.epoch, index, "drop"))
+        gen = torch.Generator().manual_seed(stable_seed(c.seed, self.epoch, index, "drop"))
         if torch.rand(1, generator=gen).item() < c.overlap_drop:
             mem_idx = []
         pixels = seq.frames(frame_idx + mem_idx)  # (F + m, 3, H, W) uint8

@@ -101,7 +101,7 @@ class World:
         """Training sequence ``index``: a random walk through training scene ``index``."""
         c = self.config
         scene = self.scene(index, "train")
-        gen = torch.Generator().manualstable_seed(stable_seed(c.seed, "walk", index))
+        gen = torch.Generator().manual_seed(stable_seed(c.seed, "walk", index))
         poses = random_walk(scene, c.frames_per_scene, gen, c.path)  # (T, 4, 4)
         return Sequence(sequence_name(index), poses, self.intrinsics, c.height, c.width,
                         scene.caption(), lambda idx: self.render(scene, poses[idx]).rgb)
@@ -117,7 +117,7 @@ class World:
         anchor = scene.objects[index % len(scene.objects)]
         min_pixels = max(2, c.height * c.width // 200)
         for attempt in range(16):
-            gen = torch.Generator().manualstable_seed(stable_seed(c.seed, "probe", split, index, attempt))
+            gen = torch.Generator().manual_seed(stable_seed(c.seed, "probe", split, index, attempt))
             path = leave_and_return(scene, anchor.object_id, gen, c.path, away_frames=away_frames,
                                     turn_deg=turn_deg, end_frames=end_frames)
             out = self.render(scene, path.poses)

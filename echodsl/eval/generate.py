@@ -35,7 +35,7 @@ def replay_sequences(world: World, count: int, frames: int) -> list[Sequence]:
     out = []
     for i in range(count):
         scene = world.scene(i, "in")
-        gen = torch.Generator().manualstable_seed(stable_seed(world.config.seed, "replay-walk", i))
+        gen = torch.Generator().manual_seed(stable_seed(world.config.seed, "replay-walk", i))
         poses = random_walk(scene, frames, gen, world.config.path)  # (T, 4, 4)
         out.append(Sequence(f"replay{i:04d}", poses, world.intrinsics, world.config.height, world.config.width,
                             scene.caption(), lambda idx, s=scene, p=poses: world.render(s, p[idx]).rgb))

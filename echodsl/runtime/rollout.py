@@ -95,7 +95,7 @@ def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, co
         actions = relative_actions(poses[idx]).to(device)[None]  # (1, F', 12)
         state, new_written, picked = _memory(model, plan, trajectory, history, anchor_at, state, written, device)
         written = new_written
-        gen = torch.Generator().manualstable_seed(stable_seed(config.seed, "rollout", chunk))
+        gen = torch.Generator().manual_seed(stable_seed(config.seed, "rollout", chunk))
         shape = (1, len(idx) - 1, *history[0].shape)
         x = torch.randn(shape, generator=gen).to(device) * config.noise_shift  # (1, F'-1, C, h, w)
         anchor = history[anchor_at][None, None]  # (1, 1, C, h, w)

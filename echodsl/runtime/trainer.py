@@ -127,7 +127,7 @@ class Trainer:
         for j in range(self.flow.batch):
             s = step * self.flow.batch + j
             epoch = s // n
-            perm = torch.randperm(n, generator=torch.Generator().manualstable_seed(stable_seed(self.run.seed, "epoch", epoch)))
+            perm = torch.randperm(n, generator=torch.Generator().manual_seed(stable_seed(self.run.seed, "epoch", epoch)))
             out.append((epoch, int(perm[s % n])))
         return out
 
@@ -142,7 +142,7 @@ class Trainer:
         stack = lambda key: torch.stack([it[key] for it in items]).to(self.env.device)  # noqa: E731
         latents = stack("latents")  # (B, F, C, h, w)
         # Noise and timesteps are seeded per (step, global sample): independent of the split over ranks.
-        gens = [torch.Generator().manualstable_seed(stable_seed(self.run.seed, "noise", step, j)) for j in picks]
+        gens = [torch.Generator().manual_seed(stable_seed(self.run.seed, "noise", step, j)) for j in picks]
         t = torch.cat([sample_timesteps(1, self.flow.shift, g) for g in gens]).to(self.env.device)  # (B,)
         noise = torch.stack([noise_like(latents[i], self.flow.noise_shift, g) for i, g in enumerate(gens)])
         return (latents, noise, t, stack("actions"), stack("text"), stack("memory_latents"),
