@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 
-import echodsl
 from echodsl.backbone import make_backbone
 from echodsl.memory import MemoryInput
-
-SPECS = Path(__file__).resolve().parents[2] / "specs"
-
-
-def spec_profiles() -> dict:
-    """Every resolved profile (sweep members included) of every file in specs/."""
-    profiles = {}
-    for path in sorted(SPECS.glob("*.mem")):
-        profiles.update(echodsl.load(path).profiles)
-    return profiles
-
 
 @pytest.fixture(scope="session")
 def tiny_backbone():

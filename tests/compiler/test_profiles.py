@@ -12,7 +12,7 @@ from echodsl.compiler.explain import graph_breaks
 from echodsl.lang.budget import GEOMETRY, memory_tokens
 from echodsl.lang.model import Profile, Variant
 
-from conftest import spec_profiles
+from compiler_specs import spec_profiles
 
 PROFILES = spec_profiles()
 NAMES = sorted(PROFILES)

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from echodsl.cli import main
-from conftest import SPECS
+from compiler_specs import SPECS
 
 
 def test_explain_json_reports_zero_graph_breaks():
