@@ -15,6 +15,7 @@ Letters: B batch, F frames, M memory frames, C channels, h/w latent grid, L text
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -178,7 +179,7 @@ class Trainer:
         out = self.options.out
         try:
             out.mkdir(parents=True, exist_ok=True)
-            probe = out / ".write-test"
+            probe = out / f".write-test-{os.getpid()}"  # per process: torchrun ranks probe at once
             probe.write_text("")
             probe.unlink()
         except OSError as exc:

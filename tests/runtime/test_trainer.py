@@ -106,7 +106,7 @@ def test_torchrun_two_processes_match_one(tmp_path):
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                 "-m", "echodsl"] + cmd[3:]
     proc = subprocess.run(torchrun, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     single, ddp = _final_model(tmp_path / "single"), _final_model(tmp_path / "ddp")
     worst = max((single[k] - ddp[k]).abs().max().item() for k in single)
     assert worst < 1e-4, worst
