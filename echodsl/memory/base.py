@@ -104,6 +104,13 @@ class PoseEmbedding(nn.Module):
         idx = torch.arange(first_index, first_index + m, device=actions.device).clamp(max=self.index.num_embeddings - 1)
         return self.pose(actions) + self.index(idx)[None, :, None, :]  # (B, M, n, D)
 
+    def frame_tokens(self, backbone, memory: "MemoryInput", first_index: int = 0) -> torch.Tensor:
+        """The memory frames as the backbone's patch tokens plus this embedding: (B, M, n, D).
+        ``first_index`` is the history position of the first frame (incremental writes)."""
+        b, m = memory.mask.shape
+        tokens = backbone.patchify(memory.latents).view(b, m, -1, backbone.config.dim)  # (B, M, n, D)
+        return tokens + self(memory.actions, first_index)  # (B, M, n, D)
+
 
 class MemoryCrossAttention(nn.Module):
     """Target tokens attend to memory tokens; the output projection starts at zero."""

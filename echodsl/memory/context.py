@@ -54,10 +54,8 @@ class FrameStore(nn.Module):
 
     def write(self, backbone: WanBackbone, memory: MemoryInput, state: MemoryState | None = None) -> MemoryState:
         """Each write replaces the memory: the retriever picks the K frames anew every chunk."""
-        b, m = memory.mask.shape
-        n = self.config.tokens_per_frame
-        tokens = backbone.patchify(memory.latents).view(b, m, n, -1)  # (B, M, n, D)
-        tokens = tokens + self.pose(memory.actions)  # (B, M, n, D)
+        m = memory.mask.shape[1]
+        tokens = self.pose.frame_tokens(backbone, memory)  # (B, M, n, D)
         mask = memory.mask
         if self.compression is not None:
             tokens, mask = self.compression(tokens, mask)  # (B, T, n, D), (B, T)

@@ -29,6 +29,7 @@ class Readout(nn.Module):
 
     def block(self, backbone: WanBackbone, index: int, target: Stream, context: torch.Tensor,
               carry: Any) -> tuple[torch.Tensor, Any]:
+        """Run block ``index`` with the memory touching ``target``; every read-out defines this."""
         raise NotImplementedError
 
     def init_weights(self) -> None:

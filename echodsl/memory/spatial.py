@@ -53,11 +53,9 @@ class SummaryStore(nn.Module):
         """Nothing to zero: the summary reaches the targets only through a zero-gated read-out."""
 
     def write(self, backbone: WanBackbone, memory: MemoryInput, state: MemoryState | None = None) -> MemoryState:
-        b, m = memory.mask.shape
-        hp, wp = self.config.token_grid
+        m = memory.mask.shape[1]
         first = 0 if state is None else state.frames
-        tokens = backbone.patchify(memory.latents).view(b, m, hp * wp, -1)  # (B, M, n, D)
-        tokens = tokens + self.pose(memory.actions, first_index=first)  # (B, M, n, D)
+        tokens = self.pose.frame_tokens(backbone, memory, first)  # (B, M, n, D)
         keep = memory.mask[:, :, None, None]  # (B, M, 1, 1)
         count = memory.mask.sum(dim=1).to(tokens.dtype)  # (B,)
         if self.config.pool == "mean":

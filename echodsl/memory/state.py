@@ -165,10 +165,8 @@ class StateStore(nn.Module):
     def write(self, backbone: WanBackbone, memory: MemoryInput, state: MemoryState | None = None) -> MemoryState:
         """Fold the new frames into the carry; cost is per frame, independent of the past."""
         b, m = memory.mask.shape
-        hp, wp = self.config.token_grid
         first = 0 if state is None else state.frames
-        tokens = backbone.patchify(memory.latents).view(b, m, hp * wp, -1)  # (B, M, n, D)
-        u = self.encode(tokens + self.pose(memory.actions, first_index=first))  # (B, M, n, E)
+        u = self.encode(self.pose.frame_tokens(backbone, memory, first))  # (B, M, n, E)
         carry = self.recurrence.init_carry(u[:, 0]) if state is None else {
             k[len("carry."):]: v for k, v in state.tensors.items() if k.startswith("carry.")
         }

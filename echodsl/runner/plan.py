@@ -39,26 +39,22 @@ class Pair:
         return cls(**{**data, "spec": Path(data["spec"]), "run_dir": Path(data["run_dir"])})
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
 def plan_study(doc: Document, spec: Path, study_name: str, runs_dir: Path | None = None,
                steps: int | None = None) -> list[Pair]:
     """Every (profile × seed) of ``study_name`` in study order."""
-    from echodsl.runtime.assemble import RunConfig  # torch is needed only once a study is planned
+    from echodsl.runtime.assemble import RunConfig, safe_name  # torch only once a study is planned
 
     if study_name not in doc.studies:
         raise UsageError(f"no study `{study_name}` in {spec}; {did_you_mean(study_name, list(doc.studies))}")
     study = doc.studies[study_name]
     spec = spec.resolve()
-    root = runs_dir or spec.parent / "runs" / _safe(study_name)
+    root = runs_dir or spec.parent / "runs" / safe_name(study_name)
     overrides = {"steps": steps} if steps else {}
     pairs = []
     for profile in study.profiles:
         for seed in study.seeds:
             run = RunConfig.from_study(study, profile, seed, spec.parent, overrides=overrides)
-            directory = root / f"{_safe(profile.name)}-s{seed}-{profile.spec_hash[:8]}-{run.setup_hash[:8]}"
+            directory = root / f"{safe_name(profile.name)}-s{seed}-{profile.spec_hash[:8]}-{run.setup_hash[:8]}"
             pairs.append(Pair(study_name, profile.name, seed, spec, profile.spec_hash, run.setup_hash,
                               directory, steps))
     return pairs

@@ -8,6 +8,7 @@ recorded with it. Works the same in-process, in a ``--jobs`` subprocess, under t
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -132,8 +133,6 @@ def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), devi
 
 
 def _train_metrics(run_dir: Path, steps_per_s: float) -> list[MetricValue]:
-    import json
-
     rows = [MetricValue("train", "steps_per_s", steps_per_s)]
     log = run_dir / "metrics.jsonl"
     for line in log.read_text().splitlines() if log.exists() else []:

@@ -98,6 +98,11 @@ class RunConfig:
         return path if path.is_absolute() else self.base_dir / path
 
 
+def safe_name(name: str) -> str:
+    """A profile or study name as a file name (sweep members carry brackets and dots)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 def _override(train: Variant, overrides: dict[str, Any] | None) -> Variant:
     return Variant(variant=train.variant, args={**train.args, **(overrides or {})}) if overrides else train
 
@@ -122,7 +127,7 @@ def source_of(run: RunConfig, split: str = "train"):
     """The sequences a run trains on (``split="train"``)."""
     geo = PRESET_GEOMETRY[backbone_of(run).preset]
     if run.data.variant == "world":
-        world = World(WorldConfig(scenes=run.data["scenes"], height=geo["height"], width=geo["width"], seed=0))
+        world = world_of(run)
         return InMemorySource(world) if geo["height"] * geo["width"] <= 128 * 128 else world
     root = run.resolve(run.data["root"])
     if not root.is_dir():

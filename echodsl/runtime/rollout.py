@@ -25,7 +25,7 @@ from echodsl.compiler import MemoryPlan
 from echodsl.data.camera import relative_actions
 from echodsl.data import retriever
 from echodsl.memory.base import MemoryInput, MemoryState
-from echodsl.runtime.flow import TIMESTEP_SCALE, sampling_schedule
+from echodsl.runtime.flow import frame_timesteps, sampling_schedule
 from echodsl.data.seeding import stable_seed
 
 
@@ -102,8 +102,7 @@ def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, co
         for i in range(config.steps):
             t, t_next = schedule[i], schedule[i + 1]
             frames = torch.cat([anchor, x], dim=1)  # (1, F', C, h, w)
-            ts = torch.full((1, len(idx)), float(t) * TIMESTEP_SCALE, device=device)
-            ts[:, 0] = 0.0
+            ts = frame_timesteps(t.reshape(1), len(idx))  # (1, F'): the anchor clean, as in training
             v = model(frames, ts, actions, text, state)  # (1, F', C, h, w)
             x = x + (t_next - t) * v[:, 1:].float()
         history.extend(x[0])

@@ -56,8 +56,7 @@ def resolve_run(doc: Document, spec: Path, profile: str, study: str | None, seed
 
 
 def default_out(run: assemble.RunConfig) -> Path:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run.profile.name)
-    return Path("runs") / f"{safe}-s{run.seed}"
+    return Path("runs") / f"{assemble.safe_name(run.profile.name)}-s{run.seed}"
 
 
 def replay_sampler(trainer: Trainer, chunks: int = 2, steps: int = 8):
