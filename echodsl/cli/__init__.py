@@ -43,7 +43,30 @@ class LazyGroup(click.Group):
         if target is None or not _available(target):
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr, None)
+        command = getattr(importlib.import_module(module), attr, None)
+        if command is not None:
+            _accept_debug(command)
+        return command
+
+
+DEBUG_KEY = "echodsl.debug"  # in click's ctx.meta, which every sub-context shares
+
+
+def _set_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[DEBUG_KEY] = True
+
+
+def _accept_debug(command: click.Command) -> None:
+    """Let ``--debug`` follow any sub-command too (``echodsl study ... --debug``), not
+    only the root, since that is where users add it after reading an error's hint."""
+    if not any(p.name == "debug" for p in command.params):
+        command.params.append(click.Option(
+            ["--debug"], is_flag=True, expose_value=False, callback=_set_debug,
+            help="Show Python tracebacks instead of short error messages."))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_debug(sub)
 
 
 def _available(target: str) -> bool:
@@ -53,6 +76,9 @@ def _available(target: str) -> bool:
 @click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="echodsl")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks instead of short error messages.")
-def main(debug: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """echodsl: write a memory design for a video world model as a .mem spec, validate it,
     compile it onto a shared Wan DiT, train and evaluate it, and compare results."""
+    if debug:
+        ctx.meta[DEBUG_KEY] = True

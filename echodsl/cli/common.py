@@ -47,7 +47,7 @@ def guarded(fn: Callable) -> Callable:
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
-            if os.environ.get("ECHODSL_DEBUG") or (click.get_current_context().find_root().params.get("debug")):
+            if os.environ.get("ECHODSL_DEBUG") or click.get_current_context().meta.get("echodsl.debug"):
                 raise
             if isinstance(exc, SpecError):
                 if as_json:
