@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "train": "echodsl.cli.train:train",
     "eval": "echodsl.cli.evaluate:eval_cmd",
     "judge": "echodsl.cli.evaluate:judge",
+    "probe": "echodsl.cli.probe:probe",
     "study": "echodsl.cli.study:study",
     "results": "echodsl.cli.results:results",
 }

@@ -74,17 +74,27 @@ def _selection(fn):
 @click.option("--by", metavar="FIELD", help="Sort and label rows by a spec field, e.g. storage.k or storage.")
 @click.option("--design", is_flag=True, help="Add a column with every spec field of each design.")
 @click.option("--only-changed", is_flag=True, help="Add a design column with only the fields that differ.")
+@click.option("--baseline", metavar="PROFILE", help="Add paired differences to this design (per probe and seed).")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 @_store_options
 @guarded
-def compare(study, setup, by, design, only_changed, output_format, store_url, as_json) -> None:
-    """Table 1: one row per design, mean ± 95% CI over seeds; n/a where unmeasured."""
+def compare(study, setup, by, design, only_changed, baseline, output_format, store_url, as_json) -> None:
+    """Table 1: one row per design, mean ± 95% CI over seeds; n/a where unmeasured.
+
+    With --baseline, each design's difference to the baseline is taken case by case on the
+    shared probes: ΔX = mean of (design − baseline) over (seed, probe) pairs ± its paired
+    95% t-interval, and (k/n) = pairs where the design did better."""
     from echodsl.store.compare import compare as build
     from echodsl.store.export import comparison_table, render
     with _open(store_url) as store:
         table = comparison_table(build(store, study=study, setup=setup, by=by, design=design,
-                                       only_changed=only_changed))
-    _echo(render(table, "json" if as_json else output_format))
+                                       only_changed=only_changed, baseline=baseline))
+    text = render(table, "json" if as_json else output_format)
+    if baseline is not None and not as_json and output_format in ("text", "md"):
+        from echodsl.store.paired import INTERVAL
+        text += f"\nLevels: mean ± 95% t-interval over seeds. Δ: vs {table.document['baseline']}, {INTERVAL}; " \
+                "(k/n): pairs improved.\n"
+    _echo(text)
 
 
 @results.command("export", epilog=EPILOG_EXIT)

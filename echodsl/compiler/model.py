@@ -49,7 +49,8 @@ def make_memory(plan: MemoryPlan) -> tuple[nn.Module | None, Readout | None]:
     args = plan.readout_args
     readout: Readout
     if plan.readout == "joint":
-        readout = JointReadout(JointConfig(d, bb.num_layers, args["placement"], bb.attention_head_dim))
+        readout = JointReadout(JointConfig(d, bb.num_layers, args["placement"], bb.attention_head_dim,
+                                           args["gate"]))
     elif plan.readout == "cross_attention":
         readout = CrossAttentionReadout(CrossAttentionConfig(d, width, args["heads"], args["dedicated"], plan.attach))
     elif plan.readout == "text_concat":

@@ -46,12 +46,17 @@ def fov_overlap(targets: torch.Tensor, candidates: torch.Tensor, k: torch.Tensor
         return torch.zeros(0, dtype=torch.float64)
     gen = torch.Generator().manual_seed(seed)
     pts = frustum_points(targets, k, height, width, samples, depth_range, gen)  # (N, 3)
-    w2c = torch.linalg.inv(candidates.to(torch.float64))  # (C, 4, 4)
-    cam = pts @ w2c[:, :3, :3].transpose(1, 2) + w2c[:, None, :3, 3]  # (C, N, 3)
+    return sees(pts, candidates, k, height, width).double().mean(dim=1)  # (C,)
+
+
+def sees(points: torch.Tensor, cameras: torch.Tensor, k: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Which world points (N, 3) project inside each camera's (C, 4, 4) image, in front of
+    it: (C, N) bool. Occlusion is ignored (a field-of-view test)."""
+    w2c = torch.linalg.inv(cameras.to(torch.float64))  # (C, 4, 4)
+    cam = points.to(torch.float64) @ w2c[:, :3, :3].transpose(1, 2) + w2c[:, None, :3, 3]  # (C, N, 3)
     z = cam[..., 2]
     uv = (cam @ k.to(torch.float64).T)[..., :2] / z.clamp(min=1e-9)[..., None]  # (C, N, 2)
-    inside = (z > 1e-6) & (uv[..., 0] >= 0) & (uv[..., 0] < width) & (uv[..., 1] >= 0) & (uv[..., 1] < height)
-    return inside.double().mean(dim=1)  # (C,)
+    return (z > 1e-6) & (uv[..., 0] >= 0) & (uv[..., 0] < width) & (uv[..., 1] >= 0) & (uv[..., 1] < height)
 
 
 def select_memory(select: str, count: int, history: torch.Tensor, targets: torch.Tensor,

@@ -74,6 +74,8 @@ def _drift(n_frames: int, gen: torch.Generator, cfg: PathConfig) -> torch.Tensor
         out.append(cur.clone())
         step = target - cur
         dist = float(torch.linalg.vector_norm(step))
+        if cfg.drift == 0:
+            continue  # a standing camera: only the yaw moves
         if dist < cfg.drift:
             target = goal()
         else:

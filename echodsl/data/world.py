@@ -35,6 +35,7 @@ class WorldConfig:
     in_styles: tuple[str, ...] = ("warm", "cool", "earth", "rainbow")
     open_styles: tuple[str, ...] = ("pastel", "neon")
     seed: int = 0
+    detail: str = "fine"  # texture scale, see scene.DETAIL
     path: PathConfig = field(default_factory=PathConfig)
 
     def __post_init__(self) -> None:
@@ -90,7 +91,8 @@ class World:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
         styles = self.config.open_styles if split == "open" else self.config.in_styles
         style = styles[index % len(styles)]
-        return make_scene(stable_seed(self.config.seed, split, index), style, self.config.objects_per_scene)
+        return make_scene(stable_seed(self.config.seed, split, index), style, self.config.objects_per_scene,
+                          self.config.detail)
 
     def render(self, scene: Scene, poses: torch.Tensor) -> Rendered:
         """Render poses (P, 4, 4) of ``scene`` at the configured resolution."""

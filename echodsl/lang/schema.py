@@ -102,7 +102,14 @@ PROFILE_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
     },
     "readout": {
         "none": {},
-        "joint": {"placement": Param("choice", "suffix", choices=("suffix", "prefix"))},
+        "joint": {
+            "placement": Param("choice", "suffix", choices=("suffix", "prefix")),
+            # none: memory keys join the targets' own softmax, as Context-as-Memory concatenates
+            # frames. zero: a separate memory softmax behind a zero-initialised gate, so step 0
+            # equals I2V exactly (for fine-tuning a pretrained backbone); it starves the memory
+            # path when a small backbone is trained from scratch.
+            "gate": Param("choice", "none", choices=("none", "zero"), doc="how memory enters the softmax"),
+        },
         "cross_attention": {
             "heads": Param("int", 4, AT_LEAST_1),
             "dedicated": Param("bool", True, doc="one layer per block vs one shared layer"),
@@ -131,7 +138,7 @@ PROFILE_CLAUSE_ORDER = tuple(PROFILE_CLAUSES)
 # The read-out a profile gets when it writes none, keyed by storage variant.
 DEFAULT_READOUT: dict[str, dict[str, Any]] = {
     "none": {"variant": "none", "args": {}},
-    "frames": {"variant": "joint", "args": {"placement": "suffix"}},
+    "frames": {"variant": "joint", "args": {"placement": "suffix", "gate": "none"}},
     "summary": {"variant": "cross_attention", "args": {"heads": 4, "dedicated": False}},
     "state": {"variant": "residual", "args": {}},
 }
@@ -157,7 +164,13 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
         },
     },
     "data": {
-        "world": {"scenes": Param("int", 64, AT_LEAST_1)},
+        "world": {
+            "scenes": Param("int", 64, AT_LEAST_1),
+            # fine: 0.5 m wall blocks in 4 rows, 0.75 m floor tiles. coarse: 1.5 m blocks in 2
+            # rows, 1.5 m tiles: at 32x32 a roughly aligned copy from memory then beats a blur.
+            "detail": Param("choice", "fine", choices=("fine", "coarse"), doc="texture scale of the rooms"),
+            "drift": Param("float", 0.03, Range(lo=0, hi=0.5), doc="camera translation per training frame, metres"),
+        },
         "cam": {"root": Param("string", REQUIRED, doc="a Context-as-Memory root directory")},
     },
     "train": {
@@ -169,6 +182,9 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
             "noise_shift": Param("float", 1.0, POSITIVE),
             "spike": Param("float", 15.0, POSITIVE, doc="spike-rejection threshold"),
             "overlap_drop": Param("float", 0.1, Range(lo=0, hi=1, hi_open=True)),
+            "pretrain": Param("int", 0, Range(lo=0), doc="steps of one shared I2V backbone that every "
+                              "profile and seed of the study starts from (0: every run starts from scratch)"),
+            "probe_every": Param("int", 0, Range(lo=0), doc="steps between memory-use diagnostics (0: only at the end)"),
         },
     },
     "eval": {

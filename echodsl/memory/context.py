@@ -4,10 +4,16 @@
 embedding plus a frame-index and relative-pose embedding, optionally compressed.
 ``JointReadout`` carries these tokens as a second stream through every block (clean,
 timestep 0, rotary positions after the segment for ``suffix`` or before it for
-``prefix``). In self-attention the targets attend to their own keys and, through a
-zero-initialised per-channel gate, to the memory's keys with the same projections; the
-memory stream attends to itself. The two softmaxes are separate so that a zero gate is
-an exact no-op (one joint softmax would renormalise the targets' own attention).
+``prefix``); the memory stream attends to itself. How the targets read it is the
+read-out's ``gate``:
+
+* ``none`` (default): the memory's keys and values, made with the block's own
+  projections, join the targets' keys in ONE softmax — Context-as-Memory's plain
+  concatenation. Memory competes with the frame's own tokens from the first step.
+* ``zero``: a second softmax over the memory keys, added through a zero-initialised
+  per-channel gate, so step 0 equals I2V exactly (one shared softmax would renormalise
+  the targets' own attention). Right for fine-tuning a pretrained backbone; from scratch
+  the gate stays near zero and the memory path starves.
 
 Letters: B batch, M memory frames, T stored slots, n tokens per frame, S = T*n, N target
 tokens, D model width.
@@ -77,6 +83,7 @@ class JointConfig:
     layers: int  # gates, one per block
     placement: str  # "suffix" | "prefix": memory frames' temporal rotary positions
     head_dim: int
+    gate: str = "none"  # "none": one shared softmax | "zero": gated separate softmax
 
 
 class JointReadout(Readout):
@@ -85,10 +92,14 @@ class JointReadout(Readout):
     def __init__(self, config: JointConfig):
         super().__init__()
         self.config = config
-        self.gate = nn.Parameter(torch.zeros(config.layers, config.dim))
+        self.gate = nn.Parameter(torch.zeros(config.layers, config.dim)) if config.gate == "zero" else None
+        # Diagnostics only (eager, no grad): when a list, every block appends the targets'
+        # attention on each memory token, (B, S), averaged over heads and target tokens.
+        self.record: list[torch.Tensor] | None = None
 
     def init_weights(self) -> None:
-        nn.init.zeros_(self.gate)
+        if self.gate is not None:
+            nn.init.zeros_(self.gate)
 
     def prepare(self, backbone: WanBackbone, memory: MemoryTokens, frames: int):
         m = memory.tokens  # (B, S, D)
@@ -103,17 +114,45 @@ class JointReadout(Readout):
 
     def block(self, backbone, index, target, context, carry):
         m, mod, rotary, mask = carry
-        attention = partial(_joint_attention, gate=self.gate[index], mask=mask, backend=backbone.backend)
+        if self.gate is None:
+            attention = partial(_shared_softmax_attention, mask=mask, backend=backbone.backend, record=self.record)
+        else:
+            attention = partial(_joint_attention, gate=self.gate[index], mask=mask, backend=backbone.backend,
+                                record=self.record)
         x, m = backbone.run_block(index, [target, Stream(m, mod, rotary)], context, attention=attention)
         return x, (m, mod, rotary, mask)
 
 
-def _joint_attention(attn, hs, rotaries, *, gate, mask, backend):
+def _shared_softmax_attention(attn, hs, rotaries, *, mask, backend, record=None):
+    (hx, hm), (rx, rm) = hs, rotaries
+    qx = project_q(attn, hx, rx)  # (B, N, H, d)
+    kx, vx = project_kv(attn, hx, rx)
+    qm = project_q(attn, hm, rm)  # (B, S, H, d)
+    km, vm = project_kv(attn, hm, rm)
+    own = torch.ones(mask.shape[0], kx.shape[1], dtype=torch.bool, device=mask.device)  # (B, N)
+    keep = torch.cat([own, mask], dim=1)  # (B, N+S): padded or dropped memory is never attended
+    if record is not None:
+        record.append(_attention_on(qx, torch.cat([kx, km], 1), keep)[:, kx.shape[1]:])  # (B, S)
+    ox = attend(qx, torch.cat([kx, km], 1), torch.cat([vx, vm], 1), keep, backend=backend)  # (B, N, D)
+    om = masked_attend(qm, km, vm, mask)  # (B, S, D)
+    return [output(attn, ox), output(attn, om)]
+
+
+def _attention_on(q: torch.Tensor, k: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Softmax weight of every key (B, S), averaged over heads and queries (diagnostics)."""
+    scores = torch.einsum("bnhd,bshd->bhns", q.float(), k.float()) * q.shape[-1] ** -0.5
+    scores = scores.masked_fill(~keep[:, None, None, :], float("-inf"))
+    return scores.softmax(-1).nan_to_num(0.0).mean(dim=(1, 2))  # (B, S)
+
+
+def _joint_attention(attn, hs, rotaries, *, gate, mask, backend, record=None):
     (hx, hm), (rx, rm) = hs, rotaries
     qx = project_q(attn, hx, rx)  # (B, N, H, d)
     kx, vx = project_kv(attn, hx, rx)
     qm = project_q(attn, hm, rm)  # (B, S, H, d)
     km, vm = project_kv(attn, hm, rm)
     ox = attend(qx, kx, vx, backend=backend) + gate * masked_attend(qx, km, vm, mask)  # (B, N, D)
+    if record is not None:  # the memory softmax alone: its weights sum to 1 over memory
+        record.append(_attention_on(qx, km, mask))  # (B, S)
     om = masked_attend(qm, km, vm, mask)  # (B, S, D)
     return [output(attn, ox), output(attn, om)]

@@ -9,7 +9,7 @@ from typing import Callable
 from echodsl.lang.api import load
 from echodsl.runner.launch import LaunchOptions, run_pairs
 from echodsl.runner.plan import Pair, plan_study
-from echodsl.runner.worker import Outcome
+from echodsl.runner.worker import Outcome, pretrain_shared
 
 
 @dataclass(frozen=True)
@@ -67,5 +67,7 @@ def run_study(request: StudyRequest, report: Callable[[Outcome], None] = lambda 
     status = planned_status(pairs, url)
     if request.dry_run:
         return StudyResult(url, pairs, status)
+    if request.launch.launcher == "local":  # SLURM jobs pretrain on their nodes (locked, once)
+        pretrain_shared(pairs)
     outcomes = run_pairs(pairs, url, request.launch, report)
     return StudyResult(url, pairs, {o.pair: o.status for o in outcomes}, outcomes)

@@ -23,11 +23,13 @@ from echodsl.runner.plan import Pair
 from echodsl.runtime import assemble
 from echodsl.runtime.checkpoint import list_checkpoints
 from echodsl.runtime.distributed import init_distributed
+from echodsl.runtime.pretrain import ensure_pretrained
 from echodsl.runtime.trained import load_trained
 from echodsl.runtime.trainer import TrainOptions, Trainer
 from echodsl.store import MetricValue, RunIdentity, RunInfo, Store, collect_provenance
 
 HEARTBEAT_S = 20.0
+MEMORY_USE_CASES = 16  # return segments of the final memory-use diagnostics
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,36 @@ def branches_of(eval_clause: tuple[Variant, ...]) -> tuple[tuple[str, ...], str]
     return tuple(dict.fromkeys(names)), judge
 
 
+def run_config(pair: Pair):
+    """The pair's study, profile and RunConfig."""
+    doc = load(pair.spec)
+    study, profile = doc.study(pair.study), doc.profile(pair.profile)
+    overrides = {"steps": pair.steps} if pair.steps else {}
+    return study, profile, assemble.RunConfig.from_study(study, profile, pair.seed, pair.spec.parent,
+                                                         overrides=overrides)
+
+
+def shared_cache(pair: Pair) -> Path:
+    """Where a study keeps what its runs share (the pretrained backbone): beside the runs."""
+    return pair.run_dir.parent
+
+
+def pretrain_shared(pairs: list[Pair], *, progress: bool = True) -> None:
+    """Train the shared backbone(s) the pairs start from, once, in this process (with all
+    its cores) before the pairs fan out; workers then find them cached."""
+    done = set()
+    for pair in pairs:
+        run = run_config(pair)[2]
+        if run.train.args.get("pretrain") and shared_cache(pair) not in done:
+            ensure_pretrained(run, shared_cache(pair), progress=progress)
+            done.add(shared_cache(pair))
+
+
 def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), device: str | None = None,
              progress: bool = True) -> Outcome:
     t0 = time.perf_counter()
     env = init_distributed(device)
-    doc = load(pair.spec)
-    study, profile = doc.study(pair.study), doc.profile(pair.profile)
-    overrides = {"steps": pair.steps} if pair.steps else {}
-    run = assemble.RunConfig.from_study(study, profile, pair.seed, pair.spec.parent, overrides=overrides)
+    study, profile, run = run_config(pair)
     identity = RunIdentity(profile.spec_hash, run.setup_hash, build_hash(), pair.seed)
     store = Store.open(store_url) if env.main else None
     run_id, resume = None, bool(list_checkpoints(pair.run_dir / "checkpoints"))
@@ -100,7 +124,8 @@ def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), devi
                                              collect_provenance(str(env.device)), compile_mode="eager"))
     beat = _Heartbeat(store, run_id) if store is not None else None
     try:
-        trainer = Trainer(run, TrainOptions(out=pair.run_dir, resume=resume, progress=progress), env)
+        init = ensure_pretrained(run, shared_cache(pair), progress=progress)
+        trainer = Trainer(run, TrainOptions(out=pair.run_dir, resume=resume, progress=progress, init_from=init), env)
         beat and beat.watch(trainer)
         result = trainer.fit(on_checkpoint=lambda p: store and store.log_artifact(run_id, p, kind="checkpoint"))
         if store is None:
@@ -111,6 +136,7 @@ def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), devi
                           judge), branches=branches, progress=progress, out_dir=pair.run_dir / "eval")
         store.log_metrics(run_id, [MetricValue(r.branch, r.name, r.value, chunk=r.chunk)
                                    for r in report.metric_rows() if r.value is not None])
+        store.log_metrics(run_id, _memory_metrics(trainer))
         for c in report.case_rows():
             store.log_case(run_id, c.branch, c.case_id, c.scores, judge=c.judge or "", judge_version=c.judge_version or "",
                            raw_response=c.raw_response, status=c.status, error=c.error)
@@ -132,6 +158,13 @@ def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), devi
             store.close()
 
 
+def _memory_metrics(trainer: Trainer) -> list[MetricValue]:
+    """Memory-use diagnostics of the trained model on the fixed return segments."""
+    use = trainer.memory_use(MEMORY_USE_CASES)
+    return [MetricValue("memory", name, value) for name, value in use.to_dict().items()
+            if name != "cases" and value is not None]
+
+
 def _train_metrics(run_dir: Path, steps_per_s: float) -> list[MetricValue]:
     rows = [MetricValue("train", "steps_per_s", steps_per_s)]
     log = run_dir / "metrics.jsonl"
@@ -139,6 +172,9 @@ def _train_metrics(run_dir: Path, steps_per_s: float) -> list[MetricValue]:
         entry = json.loads(line)
         if "loss" in entry:
             rows.append(MetricValue("train", "loss", entry["loss"], step=entry["step"]))
+        for name, value in (entry.get("memory") or {}).items():
+            if name != "cases" and value is not None:
+                rows.append(MetricValue("train", f"memory_{name}", value, step=entry["step"]))
         if "replay_psnr" in entry:
             rows.append(MetricValue("train", "replay_psnr", entry["replay_psnr"], step=entry["step"]))
     return rows

@@ -22,6 +22,7 @@ from echodsl.data.codec import LatentCache, make_codec
 from echodsl.data.segments import PRESET_GEOMETRY, SamplerConfig, SegmentDataset
 from echodsl.data.sequence import InMemorySource
 from echodsl.data.text import TextConfig
+from echodsl.data.trajectory import PathConfig
 from echodsl.data.world import World, WorldConfig
 from echodsl.errors import UsageError
 from echodsl.lang.model import Profile, Study, Variant, sha256_hex
@@ -138,8 +139,12 @@ def source_of(run: RunConfig, split: str = "train"):
 def world_of(run: RunConfig) -> World:
     """The embedded world at the run's resolution: held-out probes come from it."""
     geo = PRESET_GEOMETRY[backbone_of(run).preset]
-    scenes = run.data["scenes"] if run.data.variant == "world" else 64
-    return World(WorldConfig(scenes=scenes, height=geo["height"], width=geo["width"], seed=0))
+    if run.data.variant != "world":  # a real data set still takes its held-out probes from the world
+        return World(WorldConfig(scenes=64, height=geo["height"], width=geo["width"], seed=0))
+    args = run.data.args
+    return World(WorldConfig(scenes=args["scenes"], height=geo["height"], width=geo["width"], seed=0,
+                             detail=args.get("detail", "fine"),
+                             path=PathConfig(drift=args.get("drift", PathConfig.drift))))
 
 
 def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:

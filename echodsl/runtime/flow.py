@@ -29,6 +29,8 @@ class FlowConfig:
     noise_shift: float = 1.0  # scale of the flow's Gaussian noise (1.0 = standard path)
     spike: float = 15.0  # skip a step whose loss exceeds spike × the running mean
     overlap_drop: float = 0.1  # chance a segment's retrieved memory is dropped (anchor kept)
+    pretrain: int = 0  # steps of the shared I2V backbone every run starts from (0: from scratch)
+    probe_every: int = 0  # steps between memory-use diagnostics during training (0: never)
 
     @classmethod
     def from_clause(cls, args: dict) -> "FlowConfig":

@@ -31,12 +31,15 @@ from echodsl.memory.base import MemoryInput
 from echodsl.runtime import assemble
 from echodsl.runtime.checkpoint import list_checkpoints, read_checkpoint, restore, save_checkpoint
 from echodsl.runtime.distributed import Dist, all_mean, init_distributed, local_slice
+from echodsl.runtime.memory_use import MemoryUse, measure, return_segments
+from echodsl.runtime.pretrain import load_backbone
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps
 from echodsl.data.seeding import stable_seed
 
 CLIP_NORM = 1.0  # part of the fixed recipe
 SPIKE_WINDOW = 50  # accepted losses in the running mean
 SPIKE_WARMUP = 20  # accepted steps before rejection starts (the mean is meaningless earlier)
+PROBE_CASES = 8  # held-out return segments the training-time memory diagnostics score
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class TrainOptions:
     device: str | None = None
     progress: bool = True
     cache_dir: Path | None = None  # latent cache (default: none for pixels, out/latents for a VAE)
+    init_from: Path | None = None  # a shared pretrained backbone's checkpoint (flow.pretrain > 0)
 
 
 @dataclass
@@ -105,7 +109,13 @@ class Trainer:
         if self.flow.batch % self.env.world:
             raise UsageError(f"batch {self.flow.batch} does not divide over {self.env.world} processes")
         self.plan = assemble.plan_of(run)
-        self.model = assemble.make_model(self.plan, run.seed).to(self.env.device)
+        self.model = assemble.make_model(self.plan, run.seed)
+        if self.flow.pretrain:
+            if options.init_from is None:
+                raise UsageError(f"this recipe fine-tunes a pretrained backbone (pretrain = {self.flow.pretrain}) "
+                                 "but none was given", hint="run it through `echodsl study`, or `echodsl train`")
+            load_backbone(self.model, options.init_from)
+        self.model = self.model.to(self.env.device)
         self.model.backbone.set_backend()
         if options.compile:
             compile_model(self.model)
@@ -118,6 +128,7 @@ class Trainer:
             self.loss_module = DistributedDataParallel(self.loss_module, find_unused_parameters=True)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.flow.lr, weight_decay=0.01)
         self.step, self.skipped, self.accepted = 0, 0, []
+        self._segments: list | None = None  # return segments for memory_use, built on first use
         self.identity = {"spec_hash": run.profile.spec_hash, "setup_hash": run.setup_hash,
                          "recipe_hash": run.recipe_hash, "build_hash": build_hash(), "seed": run.seed}
 
@@ -148,6 +159,12 @@ class Trainer:
         noise = torch.stack([noise_like(latents[i], self.flow.noise_shift, g) for i, g in enumerate(gens)])
         return (latents, noise, t, stack("actions"), stack("text"), stack("memory_latents"),
                 stack("memory_actions"), stack("memory_mask"))
+
+    def memory_use(self, cases: int = PROBE_CASES) -> MemoryUse:
+        """Memory-use diagnostics of the model as it is now, on ``cases`` fixed return segments."""
+        if self._segments is None or len(self._segments) != cases:
+            self._segments = return_segments(self.run, self.plan, cases)
+        return measure(self.model, self._segments, self.run.seed)
 
     # ---- checkpoints ----------------------------------------------------------------------
     def _meta(self) -> dict:
@@ -245,6 +262,12 @@ class Trainer:
                     rate = (self.step - start_step) / max(time.perf_counter() - t0, 1e-9)
                     bar.set_postfix(loss=f"{loss:.4f}", steps_s=f"{rate:.2f}", skipped=self.skipped)
                     bar.update(1)
+                if self.flow.probe_every and self.step % self.flow.probe_every == 0 and self.env.main:
+                    use = self.memory_use()
+                    if log:
+                        log.write(json.dumps({"step": self.step, "memory": use.to_dict()}) + "\n")
+                    if bar:
+                        bar.set_postfix(loss=f"{loss:.4f}", memory_gain=use.short(), skipped=self.skipped)
                 if on_sample and self.options.sample_every and self.step % self.options.sample_every == 0:
                     sample = {"step": self.step, **on_sample(self.step)}
                     samples.append(sample)

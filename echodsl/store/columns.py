@@ -11,7 +11,9 @@ and a rollout ``chunk``:
 
 Branches: ``replay`` (multi-chunk rollouts vs ground truth), ``return_in`` (in-domain
 return probe), ``return_open`` (open-domain return probe, judge-scored), ``train`` and
-``write`` (the write-capacity probe).
+``write`` (the write-capacity probe), ``memory`` (memory-use diagnostics of the trained
+model on held-out return segments: ``gain`` = teacher-forced loss without − with memory,
+attention shares, gate magnitudes, the data's memory necessity).
 
 A metric that cannot be measured (LPIPS without local weights, every judge call failed)
 is either not logged or logged as NaN; both show as ``n/a``, never as 0.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BRANCHES = ("replay", "return_in", "return_open", "train", "write")
+BRANCHES = ("replay", "return_in", "return_open", "train", "write", "memory")
 
 # Names in use; the store accepts any name matching NAME_PATTERN so a new metric needs no
 # migration, but the runner and the evaluation should use these spellings.
@@ -30,6 +32,8 @@ METRICS = (
     "judge_overall", "judge_appearance", "judge_presence", "judge_view", "judge_scene",
     "loss", "grad_norm", "lr", "steps_per_s",  # train
     "probe_loss", "probe_accuracy",  # write
+    "gain", "loss_with", "loss_without", "attn_memory", "attn_memory_chance", "attn_overlap_x",
+    "gate_abs", "necessity",  # memory
 )
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 

@@ -58,6 +58,9 @@ class Comparison:
     groups: tuple[Group, ...]
     by: str | None = None
     design_fields: tuple[str, ...] = ()  # the fields shown in the "design" column
+    baseline: str | None = None  # label of the design the paired columns compare against
+    # spec_hash -> column label -> paired difference to the baseline (see store.paired)
+    paired: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def by_value(self, group: Group) -> Any:
         return spec_field(group.canonical, self.by) if self.by else None
@@ -99,10 +102,20 @@ def collect(store: Store, *, study: str | None = None, setup: str | None = None)
 
 
 def compare(store: Store, *, study: str | None = None, setup: str | None = None, by: str | None = None,
-            design: bool = False, only_changed: bool = False, columns: Sequence[Column] = TABLE1) -> Comparison:
+            design: bool = False, only_changed: bool = False, columns: Sequence[Column] = TABLE1,
+            baseline: str | None = None) -> Comparison:
     """Build the comparison table (see the module docstring). ``design`` adds every spec
-    field of each row; ``only_changed`` only those of :func:`changed_fields`."""
+    field of each row; ``only_changed`` only those of :func:`changed_fields`; ``baseline``
+    (a profile name or spec_hash prefix) adds paired differences to that design."""
     setup_hash, groups = collect(store, study=study, setup=setup)
+    pairs: dict[str, dict[str, Any]] = {}
+    base_label = None
+    if baseline is not None:
+        from echodsl.store.paired import PAIRED_COLUMNS, baseline_group, paired
+
+        base = baseline_group(groups, baseline)
+        base_label = base.label
+        pairs = paired(store, groups, base, tuple(c for c in columns if c.label in PAIRED_COLUMNS))
     if by is not None:
         check_field(by, [g.canonical for g in groups])
         groups.sort(key=lambda g: _sort_key(spec_field(g.canonical, by)))  # stable: ties keep run order
@@ -111,7 +124,7 @@ def compare(store: Store, *, study: str | None = None, setup: str | None = None,
         flats = [flatten_spec(g.canonical) for g in groups]
         names = [f for f in dict.fromkeys(f for flat in flats for f in flat) if f != by]
         fields = tuple(changed_fields(flats, names) if only_changed else names)
-    return Comparison(study, setup_hash, tuple(columns), tuple(groups), by, fields)
+    return Comparison(study, setup_hash, tuple(columns), tuple(groups), by, fields, base_label, pairs)
 
 
 def changed_fields(flats: list[dict[str, Any]], names: list[str]) -> list[str]:

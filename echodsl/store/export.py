@@ -35,14 +35,17 @@ class Table:
 
 
 def comparison_table(c: Comparison) -> Table:
+    paired_labels = list(next(iter(c.paired.values()))) if c.paired else []
     headers = ["profile", *([c.by] if c.by else []), *(["design"] if c.design_fields else []), "seeds",
-               *(col.label for col in c.columns)]
+               *(col.label for col in c.columns), *(f"Δ{label} (improved)" for label in paired_labels)]
     cells, records, rows = [], [], []
     for g in c.groups:
         stats = {col.label: g.stat(col.branch, col.name) for col in c.columns}
+        diffs = c.paired.get(g.spec_hash, {})
         lead = [g.label, *([show_value(c.by_value(g))] if c.by else []),
                 *([c.design(g)] if c.design_fields else [])]
-        cells.append([*lead, str(len(g.runs)), *(stats[col.label].text(col.digits) for col in c.columns)])
+        cells.append([*lead, str(len(g.runs)), *(stats[col.label].text(col.digits) for col in c.columns),
+                      *(diffs[label].text() if label in diffs else "n/a" for label in paired_labels)])
         record: dict[str, Any] = {"profile": g.label, "spec_hash": g.spec_hash}
         if c.by:
             record[c.by] = c.by_value(g)
@@ -51,11 +54,18 @@ def comparison_table(c: Comparison) -> Table:
         record["seeds"] = " ".join(str(s) for s in g.seeds)
         for label, s in stats.items():
             record.update({label: s.mean, f"{label}_low": s.low, f"{label}_high": s.high, f"{label}_n": s.n})
+        for label, d in diffs.items():
+            record.update({f"d{label}": d.diff.mean, f"d{label}_low": d.diff.low, f"d{label}_high": d.diff.high,
+                           f"d{label}_improved": d.improved, f"d{label}_pairs": d.pairs})
         records.append(record)
-        rows.append({"profile": g.label, "names": list(g.names), "spec_hash": g.spec_hash, "seeds": list(g.seeds),
-                     "by_value": c.by_value(g) if c.by else None, "design": c.design(g) if c.design_fields else None,
-                     "metrics": {label: s.to_json() for label, s in stats.items()}})
+        row = {"profile": g.label, "names": list(g.names), "spec_hash": g.spec_hash, "seeds": list(g.seeds),
+               "by_value": c.by_value(g) if c.by else None, "design": c.design(g) if c.design_fields else None,
+               "metrics": {label: s.to_json() for label, s in stats.items()}}
+        if c.baseline is not None:
+            row["paired"] = {label: d.to_json() for label, d in diffs.items()}
+        rows.append(row)
     document = {"study": c.study, "setup_hash": c.setup_hash, "by": c.by, "confidence": 0.95,
+                **({"baseline": c.baseline} if c.baseline is not None else {}),
                 "columns": [{"label": col.label, "branch": col.branch, "name": col.name,
                              "higher_is_better": col.higher_is_better} for col in c.columns],
                 "rows": rows}

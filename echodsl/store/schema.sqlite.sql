@@ -52,6 +52,20 @@ CREATE INDEX ix_runs_spec_hash_setup_hash_build_hash_seed ON runs (spec_hash, se
 
 CREATE INDEX ix_runs_study ON runs (study);
 
+CREATE TABLE artifacts (
+	id INTEGER NOT NULL,
+	run_id INTEGER NOT NULL,
+	kind VARCHAR(32) NOT NULL,
+	path TEXT NOT NULL,
+	sha256 VARCHAR(64) NOT NULL,
+	size_bytes BIGINT NOT NULL,
+	timestamp_ms BIGINT NOT NULL,
+	CONSTRAINT pk_artifacts PRIMARY KEY (id),
+	CONSTRAINT fk_artifacts_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (run_id),
+	CONSTRAINT ck_artifacts_kind CHECK (kind IN ('checkpoint', 'video', 'image', 'log', 'report', 'file')),
+	CONSTRAINT uq_artifacts_run_id_path UNIQUE (run_id, path)
+);
+
 CREATE TABLE metrics (
 	id INTEGER NOT NULL,
 	run_id INTEGER NOT NULL,
@@ -64,7 +78,7 @@ CREATE TABLE metrics (
 	timestamp_ms BIGINT NOT NULL,
 	CONSTRAINT pk_metrics PRIMARY KEY (id),
 	CONSTRAINT fk_metrics_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (run_id),
-	CONSTRAINT ck_metrics_branch CHECK (branch IN ('replay', 'return_in', 'return_open', 'train', 'write'))
+	CONSTRAINT ck_metrics_branch CHECK (branch IN ('replay', 'return_in', 'return_open', 'train', 'write', 'memory'))
 );
 
 CREATE INDEX ix_metrics_run_id_branch_key ON metrics (run_id, branch, "key");
@@ -80,7 +94,7 @@ CREATE TABLE latest_metrics (
 	timestamp_ms BIGINT NOT NULL,
 	CONSTRAINT pk_latest_metrics PRIMARY KEY (run_id, branch, "key", chunk),
 	CONSTRAINT fk_latest_metrics_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (run_id),
-	CONSTRAINT ck_latest_metrics_branch CHECK (branch IN ('replay', 'return_in', 'return_open', 'train', 'write'))
+	CONSTRAINT ck_latest_metrics_branch CHECK (branch IN ('replay', 'return_in', 'return_open', 'train', 'write', 'memory'))
 );
 
 CREATE TABLE case_results (
@@ -98,21 +112,7 @@ CREATE TABLE case_results (
 	timestamp_ms BIGINT NOT NULL,
 	CONSTRAINT pk_case_results PRIMARY KEY (id),
 	CONSTRAINT fk_case_results_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (run_id),
-	CONSTRAINT ck_case_results_branch CHECK (branch IN ('replay', 'return_in', 'return_open', 'train', 'write')),
+	CONSTRAINT ck_case_results_branch CHECK (branch IN ('replay', 'return_in', 'return_open', 'train', 'write', 'memory')),
 	CONSTRAINT ck_case_results_status CHECK (status IN ('ok', 'failed')),
 	CONSTRAINT uq_case_results_run_id_branch_case_id_judge UNIQUE (run_id, branch, case_id, judge)
-);
-
-CREATE TABLE artifacts (
-	id INTEGER NOT NULL,
-	run_id INTEGER NOT NULL,
-	kind VARCHAR(32) NOT NULL,
-	path TEXT NOT NULL,
-	sha256 VARCHAR(64) NOT NULL,
-	size_bytes BIGINT NOT NULL,
-	timestamp_ms BIGINT NOT NULL,
-	CONSTRAINT pk_artifacts PRIMARY KEY (id),
-	CONSTRAINT fk_artifacts_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (run_id),
-	CONSTRAINT ck_artifacts_kind CHECK (kind IN ('checkpoint', 'video', 'image', 'log', 'report', 'file')),
-	CONSTRAINT uq_artifacts_run_id_path UNIQUE (run_id, path)
 );

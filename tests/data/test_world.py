@@ -116,3 +116,22 @@ def _runs(indices):
             yield run
             run = [i]
     yield run
+
+
+def test_coarse_detail_and_a_standing_camera_are_world_settings(tmp_path):
+    import echodsl
+    from echodsl.runtime import assemble
+
+    spec = tmp_path / "w.mem"
+    spec.write_text("profile a {}\nstudy s {\n data world(scenes = 2, detail = coarse, drift = 0.0)\n"
+                    " profiles a\n}\n")
+    doc = echodsl.load(spec)
+    run = assemble.RunConfig.from_study(doc.study("s"), doc.profile("a"), 0, tmp_path)
+    world = assemble.world_of(run)
+    coarse, fine = world.scene(0), World(WorldConfig(scenes=2, height=32, width=32)).scene(0)
+    assert coarse.panorama.shape[0] == 2 and fine.panorama.shape[0] == 4
+    assert coarse.panorama.shape[1] < fine.panorama.shape[1] and coarse.tile > fine.tile
+    positions = world.sequence(0).poses[:, :3, 3]  # (T, 3)
+    assert torch.equal(positions, positions[:1].expand_as(positions)), "drift = 0: the camera only turns"
+    moving = World(WorldConfig(scenes=2, height=32, width=32)).sequence(0).poses[:, :3, 3]
+    assert not torch.equal(moving, moving[:1].expand_as(moving))

@@ -72,3 +72,22 @@ def test_open_errors(tmp_path):
         Store.open(tmp_path)
     with pytest.raises(StoreError, match="unsupported database|cannot open"):
         Store.open("mysql+nosuchdriver://u@h/db")
+
+
+def test_a_0001_store_upgrades_to_the_memory_branch_keeping_its_rows(tmp_path):
+    from alembic import command
+
+    from echodsl.store.migrate import alembic_config
+
+    path = tmp_path / "old.db"
+    with Store.open(path) as store, store.engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001"
+        conn.execute("INSERT INTO specs VALUES ('h', 'p', '{}', NULL, 0)")
+    with Store.open(path) as store:  # opening migrates to head
+        with store.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+        assert "h" in store.specs()
