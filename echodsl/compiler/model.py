@@ -12,6 +12,7 @@ Letters: B batch, F frames, C latent channels, h/w latent grid, L text tokens, N
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import torch
 from torch import nn
@@ -50,7 +51,7 @@ def make_memory(plan: MemoryPlan) -> tuple[nn.Module | None, Readout | None]:
     readout: Readout
     if plan.readout == "joint":
         readout = JointReadout(JointConfig(d, bb.num_layers, args["placement"], bb.attention_head_dim,
-                                           args["gate"]))
+                                           args["gate"], plan.action_inject or "pre_norm"))
     elif plan.readout == "cross_attention":
         readout = CrossAttentionReadout(CrossAttentionConfig(d, width, args["heads"], args["dedicated"], plan.attach))
     elif plan.readout == "text_concat":
@@ -96,6 +97,10 @@ class MemoryWorldModel(nn.Module):
         """Store what the profile stores; with ``state`` only the new frames are consumed."""
         if self.storage is None:
             return MemoryState(self.plan.family)
+        if self.action is not None and getattr(self.storage, "takes_camera", False):
+            b, m = memory.mask.shape
+            camera = self.action(memory.actions).view(b, m, -1, self.backbone.config.dim)  # (B, M, n, D)
+            memory = replace(memory, camera=camera)
         return self.storage.write(self.backbone, memory, state)
 
     def forward(self, latents: torch.Tensor, timesteps: torch.Tensor, actions: torch.Tensor, text: torch.Tensor,

@@ -31,6 +31,10 @@ class MemoryInput:
     latents: torch.Tensor  # (B, M, C, h, w)
     actions: torch.Tensor  # (B, M, 12), relative to the segment's frame 0
     mask: torch.Tensor  # (B, M) bool
+    # The targets' own per-token camera conditioning evaluated at the memory frames' poses
+    # (B, M, n, D), filled in by the model: a memory token and a target token that look the
+    # same way then carry the same camera features, as context frames do in Context-as-Memory.
+    camera: torch.Tensor | None = None
 
 
 @dataclass
@@ -64,6 +68,7 @@ class MemoryTokens(NamedTuple):
     tokens: torch.Tensor  # (B, S, D_mem)
     mask: torch.Tensor  # (B, S) bool, False = never attend
     slots: int  # whole frames of n tokens each (rotary positions), 0 for unpositioned tokens
+    camera: torch.Tensor | None = None  # (B, S, D) camera conditioning of frame tokens, if stored
 
 
 def safe_mask(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -47,6 +47,7 @@ class FrameStore(nn.Module):
     """Stores the memory frames as patch tokens (+ frame-index and pose embedding)."""
 
     family = "context"
+    takes_camera = True  # its frame tokens take the targets' camera conditioning (MemoryInput.camera)
 
     def __init__(self, config: FrameStoreConfig, compression: Compression | None = None):
         super().__init__()
@@ -63,18 +64,37 @@ class FrameStore(nn.Module):
         m = memory.mask.shape[1]
         tokens = self.pose.frame_tokens(backbone, memory)  # (B, M, n, D)
         mask = memory.mask
+        tensors = {}
+        if memory.camera is not None:
+            tensors["camera"] = _pool_like(memory.camera, mask, self.compression)  # (B, T, n, D)
         if self.compression is not None:
             tokens, mask = self.compression(tokens, mask)  # (B, T, n, D), (B, T)
-        return MemoryState(self.family, {"tokens": tokens, "mask": mask}, frames=m)
+        return MemoryState(self.family, {"tokens": tokens, "mask": mask, **tensors}, frames=m)
 
     def read(self, state: MemoryState) -> MemoryTokens:
         tokens, mask = state["tokens"], state["mask"]
         b, t, n, d = tokens.shape
+        camera = state.tensors.get("camera")
         return MemoryTokens(
             tokens.reshape(b, t * n, d),  # (B, S, D)
             mask[:, :, None].expand(b, t, n).reshape(b, t * n),  # (B, S)
             slots=t,
+            camera=None if camera is None else camera.reshape(b, t * n, d),  # (B, S, D)
         )
+
+
+def _pool_like(camera: torch.Tensor, mask: torch.Tensor, compression: Compression | None) -> torch.Tensor:
+    """Camera conditioning (B, M, n, D) of the stored slots: a pooled slot gets the mean over
+    the valid frames of its group (what learned pooling starts as)."""
+    ratio = compression.pool.ratio if compression is not None and compression.pool is not None else 1
+    if ratio == 1:
+        return camera
+    b, m, n, d = camera.shape
+    t = -(-m // ratio)
+    pad = t * ratio - m
+    w = torch.nn.functional.pad(mask, (0, pad)).view(b, t, ratio, 1, 1).to(camera.dtype)  # (B, T, r, 1, 1)
+    groups = torch.nn.functional.pad(camera, (0, 0, 0, 0, 0, pad)).view(b, t, ratio, n, d)  # (B, T, r, n, D)
+    return (groups * w).sum(2) / w.sum(2).clamp(min=1)  # (B, T, n, D)
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,7 @@ class JointConfig:
     placement: str  # "suffix" | "prefix": memory frames' temporal rotary positions
     head_dim: int
     gate: str = "none"  # "none": one shared softmax | "zero": gated separate softmax
+    inject: str = "pre_norm"  # where the memory stream takes its camera conditioning, as the targets
 
 
 class JointReadout(Readout):
@@ -110,17 +131,19 @@ class JointReadout(Readout):
             rotary = backbone.rotary_at(positions)  # (1, S, 1, d) each
         else:
             rotary = identity_rotary(m.shape[1], self.config.head_dim, m)
-        return m, mod, rotary, memory.mask
+        camera = memory.camera  # (B, S, D) or None
+        pre, post = (camera, None) if self.config.inject == "pre_norm" else (None, camera)
+        return m, mod, rotary, memory.mask, pre, post
 
     def block(self, backbone, index, target, context, carry):
-        m, mod, rotary, mask = carry
+        m, mod, rotary, mask, pre, post = carry
         if self.gate is None:
             attention = partial(_shared_softmax_attention, mask=mask, backend=backbone.backend, record=self.record)
         else:
             attention = partial(_joint_attention, gate=self.gate[index], mask=mask, backend=backbone.backend,
                                 record=self.record)
-        x, m = backbone.run_block(index, [target, Stream(m, mod, rotary)], context, attention=attention)
-        return x, (m, mod, rotary, mask)
+        x, m = backbone.run_block(index, [target, Stream(m, mod, rotary, pre, post)], context, attention=attention)
+        return x, (m, mod, rotary, mask, pre, post)
 
 
 def _shared_softmax_attention(attn, hs, rotaries, *, mask, backend, record=None):
