@@ -159,6 +159,7 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
     "data": {
         "world": {"scenes": Param("int", 64, AT_LEAST_1)},
         "cam": {"root": Param("string", REQUIRED, doc="a Context-as-Memory root directory")},
+        "mind": {"root": Param("string", REQUIRED, doc="a MIND benchmark root (its clips drive rollouts)")},
     },
     "train": {
         "flow": {
