@@ -193,13 +193,13 @@ def check_dataset(root: str | os.PathLike, *, poses: bool = False, fov_deg: floa
             checked = _check_sequence(root, name, report, poses, bar)
             if checked is None:
                 continue
-            seq, seq_poses = checked
+            seq, seq_poses, fov = checked
             seq.caption = captions.get(name)
             if name not in captions:
                 report.add("warning", root / cam.CAPTIONS, f"no caption for {name}")
             _check_windows(root, seq, windows.get(name, []), captions.get(name), report)
             report.sequences.append(seq)
-            _check_labels(root, seq, seq_poses, report, fov_deg)
+            _check_labels(root, seq, seq_poses, report, fov if fov is not None else fov_deg)
     finally:
         bar.close()
     for n in sorted(set(windows) - set(names)):
@@ -238,9 +238,10 @@ def _windows(root: Path, report: CheckReport) -> dict[str, list[index.Window]]:
 
 
 def _check_sequence(root: Path, name: str, report: CheckReport, want_poses: bool,
-                    bar) -> tuple[SequenceReport, torch.Tensor] | None:
+                    bar) -> tuple[SequenceReport, torch.Tensor, float | None] | None:
+    """The sequence's report, its poses (T, 4, 4) and the FOV its JSON records (or None)."""
     try:
-        poses, _ = cam.read_camera_json(cam.json_path(root, name))
+        poses, meta = cam.read_camera_json(cam.json_path(root, name))
     except DataError as exc:
         report.add("error", exc.path, exc.message)
         return None
@@ -271,7 +272,7 @@ def _check_sequence(root: Path, name: str, report: CheckReport, want_poses: bool
     seq.position_min, seq.position_max = t.min(0).values.tolist(), t.max(0).values.tolist()
     seq.yaw_pitch_roll_min, seq.yaw_pitch_roll_max = angles.min(0).values.tolist(), angles.max(0).values.tolist()
     seq.poses = poses.tolist() if want_poses else None
-    return seq, poses
+    return seq, poses, meta.get("fov_deg")
 
 
 def _check_windows(root: Path, seq: SequenceReport, rows: list[index.Window], caption: str | None,
@@ -323,17 +324,15 @@ def _check_labels(root: Path, seq: SequenceReport, poses: torch.Tensor, report: 
         labels[f] = others
     if seq.size is None or report.retrieval_config.k <= 0:
         return
-    seq.retrieval = _retrieval(root, seq, poses, labels, report.retrieval_config, fov_deg)
+    seq.retrieval = _retrieval(seq, poses, labels, report.retrieval_config, fov_deg)
 
 
-def _retrieval(root: Path, seq: SequenceReport, poses: torch.Tensor, labels: dict[int, list[int]],
+def _retrieval(seq: SequenceReport, poses: torch.Tensor, labels: dict[int, list[int]],
                rc: RetrievalCheck, fov_deg: float) -> Retrieval:
     """Top-K fov picks among frames 0..f-1 vs the labelled past frames, for up to
     ``rc.frames`` labelled frames f spread over the sequence."""
-    _, meta = cam.read_camera_json(cam.json_path(root, seq.name))
     h, w = seq.size
-    fov = float(meta.get("fov_deg", fov_deg))
-    k = intrinsics_from_fov(w, h, fov)
+    k = intrinsics_from_fov(w, h, float(fov_deg))
     candidates = [f for f in sorted(labels) if f > 0]
     step = max(1, len(candidates) // max(rc.frames, 1))
     out = Retrieval()
