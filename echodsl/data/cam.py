@@ -277,7 +277,7 @@ def read_caption_lines(root: str | os.PathLike) -> list[CaptionLine]:
     if not path.exists():
         return []
     out = []
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for no, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
         key, tab, text = line.partition("\t")

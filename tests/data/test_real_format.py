@@ -194,3 +194,16 @@ def test_metadata_problems_are_errors_naming_the_row(real_tree):
     res = run("check", str(root), "--label-frames", "1")
     assert res.exit_code == 1
     assert "expected Echo-Memory's columns video,prompt,video_name,start_frame,end_frame" in res.output
+
+
+def test_retrieval_is_scored_with_the_profiles_own_retriever(real_tree):
+    root, _ = real_tree
+    spec = str(Path(__file__).resolve().parents[1] / "runtime" / "tiny.mem")
+    res = run("check", str(root), "--json", "--label-frames", "3", "--spec", spec, "--profile", "ctx_k3")
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.output)["retrieval"]
+    assert (r["k"], r["samples"], r["recency"], r["from"]) == (2, 64, 0.0, "profile ctx_k3")
+    assert r["frames"] == 6 and 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1
+    assert "precision: share of the retriever's top-K" in r["meaning"]
+    res = run("check", str(root), "--json", "--spec", spec, "--profile", "spatial")
+    assert res.exit_code == 2 and "does not retrieve frames by fov" in json.loads(res.output)["error"]["message"]
