@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "probe": "echodsl.cli.probe:probe",
     "study": "echodsl.cli.study:study",
     "results": "echodsl.cli.results:results",
+    "export": "echodsl.cli.export:export",
 }
 
 EPILOG = "Exit codes: 0 success, 1 errors in a spec or data set, 2 usage, IO or internal failure."

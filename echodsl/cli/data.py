@@ -1,30 +1,14 @@
-"""``echodsl data``: export the embedded world, check a dataset, preview a probe."""
+"""``echodsl data``: export the embedded world, index and check a dataset, preview a probe."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 
 import click
 
-from echodsl.errors import DataError, EchoError
-
-
-def _errors(fn):
-    """Turn echodsl errors into a message and exit 1 (data) or 2 (usage/IO), no traceback."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (EchoError, OSError, ValueError) as exc:
-            code = 1 if isinstance(exc, DataError) else 2
-            if kwargs.get("as_json"):
-                click.echo(json.dumps({"format_version": "1.0", "ok": False, "error": str(exc)}))
-            else:
-                click.echo(f"error: {exc}", err=True)
-            sys.exit(code)
-    return wrapper
+from echodsl.cli.common import emit_json, guarded
+from echodsl.errors import UsageError
 
 
 @click.group()
@@ -39,19 +23,38 @@ def data() -> None:
 @click.option("--size", default=32, show_default=True, help="Frame height and width in pixels.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
-@_errors
+@guarded
 def export_world_cmd(out: str, scenes: int, frames: int, size: int, seed: int, as_json: bool) -> None:
-    """Write the embedded world to OUT in the Context-as-Memory layout."""
+    """Write the embedded world to OUT exactly in the Context-as-Memory layout (with
+    Echo-Memory's metadata_full.csv)."""
     from echodsl.data.export import export_world
     from echodsl.data.world import World, WorldConfig
 
     world = World(WorldConfig(scenes=scenes, frames_per_scene=frames, height=size, width=size, seed=seed))
     summary = export_world(world, out, progress=not as_json)
     if as_json:
-        click.echo(json.dumps({"format_version": "1.0", **summary}))
+        emit_json({"format_version": "1.0", **summary})
     else:
         click.echo(f"wrote {summary['sequences']} sequences, {summary['frames']} frames, "
                    f"{summary['windows']} windows to {out}")
+
+
+@data.command("index")
+@click.argument("root", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Where to write (default ROOT/metadata_full.csv).")
+@click.option("--window", default=81, show_default=True, help="Frames per window (stride window // 2).")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def index_cmd(root: str, out: str | None, window: int, as_json: bool) -> None:
+    """Write ROOT's metadata_full.csv as Echo-Memory's preprocessing does (same rows)."""
+    from echodsl.data.index import write_index
+
+    summary = write_index(root, out, window)
+    if as_json:
+        emit_json({"format_version": "1.0", **summary})
+    else:
+        click.echo(f"wrote {summary['windows']} windows of {summary['scenes']} scenes to {summary['path']}")
 
 
 @data.command("check")
@@ -59,12 +62,33 @@ def export_world_cmd(out: str, scenes: int, frames: int, size: int, seed: int, a
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--poses", is_flag=True, help="Add each frame's camera-to-world matrix (metres, OpenCV axes).")
 @click.option("--fov", default=90.0, show_default=True, help="Horizontal FOV where a JSON records none.")
-@_errors
-def check(root: str, as_json: bool, poses: bool, fov: float) -> None:
+@click.option("--spec", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Score the retriever of --profile in this spec against the labels.")
+@click.option("--profile", default=None, help="Profile whose frames(k, select = fov(...)) to score.")
+@click.option("--k", "k", type=int, default=None, help="Memory frames retrieved (default 19 = k 20 - anchor).")
+@click.option("--samples", type=int, default=None, help="fov samples (default 512).")
+@click.option("--recency", type=float, default=None, help="fov recency weight (default 0).")
+@click.option("--label-frames", default=16, show_default=True, help="Labelled frames scored per sequence.")
+@guarded
+def check(root: str, as_json: bool, poses: bool, fov: float, spec: str | None, profile: str | None,
+          k: int | None, samples: int | None, recency: float | None, label_frames: int) -> None:
     """Read every sequence of a Context-as-Memory ROOT and report problems (exit 1 if any error)."""
-    from echodsl.data.check import check_dataset, render_text
+    from dataclasses import replace
 
-    report = check_dataset(root, poses=poses, fov_deg=fov, progress=not as_json)
+    from echodsl.data.check import RetrievalCheck, check_dataset, render_text
+
+    if (spec is None) != (profile is None):
+        raise UsageError("--spec and --profile go together")
+    if spec is not None:
+        import echodsl
+
+        rc = RetrievalCheck.from_profile(echodsl.load(spec).profile(profile), frames=label_frames)
+    else:
+        rc = RetrievalCheck(frames=label_frames)
+    overrides = {n: v for n, v in (("k", k), ("samples", samples), ("recency", recency)) if v is not None}
+    if overrides:
+        rc = replace(rc, **overrides, source="command line" if spec is None else rc.source + " + command line")
+    report = check_dataset(root, poses=poses, fov_deg=fov, retrieval=rc, progress=not as_json)
     click.echo(json.dumps(report.to_dict()) if as_json else render_text(report))
     sys.exit(0 if report.ok else 1)
 
@@ -76,7 +100,7 @@ def check(root: str, as_json: bool, poses: bool, fov: float) -> None:
 @click.option("--size", default=64, show_default=True, help="Render resolution in pixels.")
 @click.option("--away", default=4, show_default=True, help="Frames held facing away.")
 @click.option("--json", "as_json", is_flag=True)
-@_errors
+@guarded
 def preview(scene: int, split: str, out: str, size: int, away: int, as_json: bool) -> None:
     """Render a leave-and-return probe as a strip; revisit frames framed green, away red."""
     from echodsl.data.preview import save_preview

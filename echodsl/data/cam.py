@@ -1,25 +1,28 @@
-"""Read and write the Context-as-Memory on-disk layout::
+"""Read and write the Context-as-Memory dataset exactly as it is distributed::
 
-    ROOT/frames/<Scene>_<i>/0000.png ...
-    ROOT/jsons/<Scene>_<i>.json          {"CineCameraActor": {"0": {"position": [x, y, z],
-                                                                   "rotation": [roll, pitch, yaw]}, ...}}
-    ROOT/overlap_labels/<Scene>_<i>/0000.json   {"frame_index": 0, "overlapping_frames": [...]}
-    ROOT/captions.txt                    one "<Scene>_<i><TAB>caption" per line
-    ROOT/metadata_full.csv               columns sequence,start_frame,end_frame (81-frame windows,
-                                         end inclusive)
+    ROOT/frames/<Scene>/0000.png ...            4-digit zero-padded frame numbers
+    ROOT/jsons/<Scene>.json                     {"CineCameraActor": {"0": {"position": [x, y, z],
+                                                                       "rotation": [roll, pitch, yaw]}, ...}}
+    ROOT/overlap_labels/<Scene>/<f>.json        unpadded (0.json, 1.json, ...; padded names are
+                                                accepted too): {"frame_index": f, "overlapping_frames": [...]}
+    ROOT/captions.txt                           "<Scene>/<start>_<end>.mp4<TAB>caption" per segment
+                                                (the older "<Scene><TAB>caption" is accepted too)
+    ROOT/metadata_full.csv                      Echo-Memory's window index (optional; see index.py)
 
-Camera convention (tested): Unreal writes positions in centimetres in its left-handed
-world (X forward, Y right, Z up) and rotations as (roll, pitch, yaw) degrees applied yaw,
-pitch, roll, with yaw turning toward +Y, pitch up and roll dropping the right side. The
-loader returns metres in a right-handed world (x = X, y = -Y, z = Z) and OpenCV
-camera-to-world matrices; so yaw flips sign and pitch and roll keep theirs. An optional
-top-level ``"echodsl": {"fov_deg": ...}`` block records the horizontal field of view
-(the layout has none; otherwise ``CamConfig.fov_deg`` is assumed).
+Camera convention (tested, drawn in docs/data.md): Unreal writes positions in centimetres
+in its left-handed world (X forward, Y right, Z up) and rotations as (roll, pitch, yaw)
+degrees applied yaw, pitch, roll, with yaw turning toward +Y, pitch up and roll dropping
+the right side. The loader returns metres in a right-handed world (x = X, y = -Y, z = Z)
+and OpenCV camera-to-world matrices; so yaw flips sign and pitch and roll keep theirs. An
+optional top-level ``"echodsl": {"fov_deg": ...}`` block records the horizontal field of
+view (the dataset has none; otherwise ``CamConfig.fov_deg`` is assumed).
+
+Opening a root is lazy: names come from one directory listing; a sequence's JSON is
+parsed the first time it is asked for and its PNGs are decoded only when frames are.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -36,8 +39,10 @@ from echodsl.data.sequence import Sequence
 from echodsl.errors import DataError
 
 ACTOR = "CineCameraActor"
-METADATA = "metadata_full.csv"
-WINDOW_COLUMNS = ("sequence", "start_frame", "end_frame")
+CAPTIONS = "captions.txt"
+# A frame larger than this (8192 x 8192) is refused before it is decoded: a forged PNG
+# header must not allocate gigabytes.
+MAX_FRAME_PIXELS = 8192 * 8192
 
 
 @dataclass(frozen=True)
@@ -69,21 +74,54 @@ def unreal_from_pose(pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return pos, rot
 
 
+# --- strict JSON values -------------------------------------------------------------------
+
+def is_int(value) -> bool:
+    """A JSON integer (``true`` and ``5.0`` are not)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value) -> bool:
+    """A JSON number (``true`` and ``"1"`` are not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def describe(value) -> str:
+    """``value`` as a short JSON snippet for an error message."""
+    text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 # --- paths --------------------------------------------------------------------------------
 
+def frame_name(index: int) -> str:
+    return f"{index:04d}.png"
+
+
 def frame_path(root: Path, name: str, index: int) -> Path:
-    return Path(root) / "frames" / name / f"{index:04d}.png"
+    return Path(root) / "frames" / name / frame_name(index)
 
 
 def json_path(root: Path, name: str) -> Path:
     return Path(root) / "jsons" / f"{name}.json"
 
 
+def labels_dir(root: Path, name: str) -> Path:
+    return Path(root) / "overlap_labels" / name
+
+
 def list_sequences(root: str | os.PathLike) -> list[str]:
-    """Sequence names found under ``jsons/`` or ``frames/``, sorted."""
+    """Sequence names found under ``jsons/`` or ``frames/``, sorted (two directory listings)."""
     root = Path(root)
-    names = {p.stem for p in (root / "jsons").glob("*.json")}
-    names |= {p.name for p in (root / "frames").iterdir() if p.is_dir()} if (root / "frames").is_dir() else set()
+    names: set[str] = set()
+    for folder, want_dir in ((root / "jsons", False), (root / "frames", True)):
+        if folder.is_dir():
+            with os.scandir(folder) as it:
+                for entry in it:
+                    if want_dir and entry.is_dir():
+                        names.add(entry.name)
+                    elif not want_dir and entry.name.endswith(".json") and entry.is_file():
+                        names.add(entry.name[:-5])
     return sorted(names)
 
 
@@ -91,7 +129,8 @@ def list_sequences(root: str | os.PathLike) -> list[str]:
 
 def write_sequence(root: str | os.PathLike, name: str, frames: torch.Tensor, poses: torch.Tensor,
                    fov_deg: float, labels: dict[int, list[int]] | None = None) -> None:
-    """Write frames (T, 3, H, W) uint8, poses (T, 4, 4) and optional overlap labels."""
+    """Write frames (T, 3, H, W) uint8, poses (T, 4, 4) and optional overlap labels
+    (``overlap_labels/<name>/<f>.json``, unpadded like the dataset)."""
     root = Path(root)
     (root / "frames" / name).mkdir(parents=True, exist_ok=True)
     for i, frame in enumerate(frames):
@@ -103,115 +142,222 @@ def write_sequence(root: str | os.PathLike, name: str, frames: torch.Tensor, pos
     (root / "jsons").mkdir(parents=True, exist_ok=True)
     json_path(root, name).write_text(json.dumps(doc))
     if labels is not None:
-        folder = root / "overlap_labels" / name
+        folder = labels_dir(root, name)
         folder.mkdir(parents=True, exist_ok=True)
         for f, others in labels.items():
-            (folder / f"{f:04d}.json").write_text(json.dumps({"frame_index": f, "overlapping_frames": others}))
+            (folder / f"{f}.json").write_text(json.dumps({"frame_index": f, "overlapping_frames": others}))
 
 
-def write_captions(root: str | os.PathLike, captions: dict[str, str]) -> None:
-    lines = [f"{name}\t{' '.join(text.split())}" for name, text in sorted(captions.items())]
-    (Path(root) / "captions.txt").write_text("\n".join(lines) + "\n")
+def write_captions(root: str | os.PathLike, segments: list[tuple[str, int, int, str]]) -> None:
+    """``captions.txt`` in the dataset's form: one ``<Scene>/<start>_<end>.mp4<TAB>caption``
+    line per (scene, start, end, caption) segment."""
+    lines = [f"{name}/{s}_{e}.mp4\t{' '.join(text.split())}" for name, s, e, text in segments]
+    (Path(root) / CAPTIONS).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def write_windows(root: str | os.PathLike, windows: list[tuple[str, int, int]]) -> None:
-    with open(Path(root) / METADATA, "w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(WINDOW_COLUMNS)
-        out.writerows(windows)
-
-
-def windows_for(length: int, window: int = 81, stride: int = 40) -> list[tuple[int, int]]:
-    """(start, end inclusive) of every ``window``-frame window every ``stride`` frames."""
-    return [(s, s + window - 1) for s in range(0, length - window + 1, stride)]
-
-
-# --- reading ------------------------------------------------------------------------------
+# --- reading: cameras ---------------------------------------------------------------------
 
 def read_camera_json(path: str | os.PathLike) -> tuple[torch.Tensor, dict]:
     """Poses (T, 4, 4) and the ``echodsl`` block of one sequence JSON; DataError naming
-    the file if it is unreadable, has a gap in its frame numbers, or a non-finite pose."""
+    the file and the field if it is unreadable, its frame numbers are not exactly 0..T-1,
+    or a pose is not three finite numbers. A file without the ``CineCameraActor`` wrapper
+    (frames at the top level) is read too, as Echo-Memory's preprocessing does."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text())
-        frames = doc[ACTOR]
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError("camera JSON is missing", str(path)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"not valid JSON ({exc})", str(path)) from None
-    except (KeyError, TypeError):
-        raise DataError(f"no {ACTOR!r} object", str(path)) from None
-    try:
-        keys = sorted(int(k) for k in frames)
-    except (ValueError, TypeError):
-        raise DataError(f"{ACTOR} keys must be frame numbers", str(path)) from None
-    if keys != list(range(len(keys))) or not keys:
-        missing = sorted(set(range(max(keys, default=-1) + 1)) - set(keys))[:5]
-        raise DataError(f"frames are not numbered 0..{len(keys) - 1}; missing {missing}", str(path))
-    try:
-        pos = torch.tensor([frames[str(k)]["position"] for k in keys], dtype=torch.float64)
-        rot = torch.tensor([frames[str(k)]["rotation"] for k in keys], dtype=torch.float64)
-    except (KeyError, TypeError, ValueError):
-        raise DataError("every frame needs a 3-number position and rotation", str(path)) from None
-    if pos.shape != (len(keys), 3) or rot.shape != (len(keys), 3):
-        raise DataError("every frame needs a 3-number position and rotation", str(path))
-    bad = (~torch.isfinite(pos).all(1)) | (~torch.isfinite(rot).all(1))
+    if not isinstance(doc, dict):
+        raise DataError(f"expected an object with {ACTOR!r}", str(path))
+    frames = doc.get(ACTOR, {k: v for k, v in doc.items() if k != "echodsl"})
+    if not isinstance(frames, dict) or not frames:
+        raise DataError(f"no frames in {ACTOR!r}", str(path))
+    by_index: dict[int, dict] = {}
+    for key, value in frames.items():
+        if not (isinstance(key, str) and key.isascii() and key.isdigit()):
+            raise DataError(f"{ACTOR} key {key!r} is not a frame number", str(path))
+        index = int(key)
+        if index in by_index:
+            raise DataError(f"frame {index} appears twice ({key!r})", str(path))
+        by_index[index] = value
+    n = len(by_index)
+    # Bounded by the frames present, never by the largest key (a key of 1e9 must not
+    # allocate a billion-entry range).
+    missing = [i for i in range(n) if i not in by_index]
+    if missing:
+        beyond = sorted(k for k in by_index if k >= n)[:3]
+        raise DataError(f"frames are not numbered 0..{n - 1}: missing {missing[:5]}, "
+                        f"beyond {beyond}", str(path))
+    pos = np.empty((n, 3), dtype=np.float64)
+    rot = np.empty((n, 3), dtype=np.float64)
+    for i in range(n):
+        entry = by_index[i]
+        for field, out in (("position", pos), ("rotation", rot)):
+            value = entry.get(field) if isinstance(entry, dict) else None
+            if not (isinstance(value, list) and len(value) == 3 and all(is_number(v) for v in value)):
+                raise DataError(f"{ACTOR}.{i}.{field} must be 3 numbers, got {describe(value)}", str(path))
+            out[i] = value
+    bad = ~(np.isfinite(pos).all(1) & np.isfinite(rot).all(1))
     if bad.any():
-        raise DataError(f"non-finite pose at frame {int(bad.nonzero()[0])}", str(path))
-    return pose_from_unreal(pos, rot), doc.get("echodsl", {})
+        raise DataError(f"non-finite pose at frame {int(bad.nonzero()[0][0])}", str(path))
+    meta = doc.get("echodsl", {})
+    if not isinstance(meta, dict) or ("fov_deg" in meta and not (is_number(meta["fov_deg"])
+                                                                  and 0 < meta["fov_deg"] < 180)):
+        raise DataError(f"echodsl.fov_deg must be a number in (0, 180), got {describe(meta)}", str(path))
+    return pose_from_unreal(torch.from_numpy(pos), torch.from_numpy(rot)), meta
+
+
+# --- reading: frames ----------------------------------------------------------------------
+
+def _open_image(path: str | os.PathLike) -> Image.Image:
+    """PIL image with a bounded size (header only), or DataError naming the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except FileNotFoundError:
+        raise DataError("frame is missing", str(path)) from None
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"image too large ({exc})", str(path)) from None
+    except OSError as exc:
+        raise DataError(f"corrupt image ({exc})", str(path)) from None
+    if im.width * im.height > MAX_FRAME_PIXELS:
+        im.close()
+        raise DataError(f"image is {im.width}x{im.height} pixels; frames above {MAX_FRAME_PIXELS} "
+                        "pixels are refused", str(path))
+    return im
+
+
+def frame_size(path: str | os.PathLike, verify: bool = False) -> tuple[int, int]:
+    """(height, width) of a PNG from its header; ``verify`` also checks every chunk's CRC
+    without decoding the pixels."""
+    im = _open_image(path)
+    try:
+        size = (im.height, im.width)
+        if verify:
+            im.verify()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"corrupt image ({exc})", str(path)) from None
+    finally:
+        im.close()
+    return size
 
 
 def read_frame(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
     """One PNG as (3, H, W) uint8, resized to ``size`` = (height, width) if given."""
+    im = _open_image(path)
     try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if size is not None and (im.height, im.width) != size:
-                im = im.resize((size[1], size[0]), Image.BILINEAR)
-            arr = np.asarray(im)
-    except FileNotFoundError:
-        raise DataError("frame is missing", str(path)) from None
+        with im:
+            rgb = im.convert("RGB")
+            if size is not None and (rgb.height, rgb.width) != size:
+                rgb = rgb.resize((size[1], size[0]), Image.BILINEAR)
+            arr = np.asarray(rgb)
     except OSError as exc:
         raise DataError(f"corrupt image ({exc})", str(path)) from None
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
 
 
-def read_captions(root: str | os.PathLike) -> dict[str, str]:
-    """``captions.txt`` as {sequence: caption}; a missing file gives {}."""
-    path = Path(root) / "captions.txt"
+# --- reading: captions and labels ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaptionLine:
+    scene: str
+    start: int | None  # None for the older one-caption-per-scene line
+    end: int | None
+    text: str
+    line: int
+
+
+def read_caption_lines(root: str | os.PathLike) -> list[CaptionLine]:
+    """Every caption of ``captions.txt`` in file order; [] if there is no such file.
+    DataError (file and line) for a line without a TAB or with a malformed segment name."""
+    path = Path(root) / CAPTIONS
     if not path.exists():
-        return {}
-    out = {}
-    for line in path.read_text().splitlines():
-        if line.strip():
-            name, _, text = line.partition("\t")
-            out[name.strip()] = text.strip()
+        return []
+    out = []
+    for no, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        key, tab, text = line.partition("\t")
+        if not tab:
+            raise DataError(f"line {no}: expected '<Scene>/<start>_<end>.mp4<TAB>caption'", str(path))
+        key = key.strip()
+        scene, slash, seg = key.partition("/")
+        if not slash:
+            out.append(CaptionLine(scene, None, None, text.strip(), no))
+            continue
+        stem = seg[:-4] if seg.endswith(".mp4") else None
+        start, us, end = (stem or "").partition("_")
+        if not (stem and us and start.isdigit() and end.isdigit() and int(start) <= int(end)):
+            raise DataError(f"line {no}: segment {key!r} is not '<Scene>/<start>_<end>.mp4'", str(path))
+        out.append(CaptionLine(scene, int(start), int(end), text.strip(), no))
     return out
 
 
-def read_windows(root: str | os.PathLike) -> list[tuple[str, int, int]]:
-    """Rows of the metadata CSV: (sequence, start_frame, end_frame inclusive)."""
-    path = Path(root) / METADATA
+def read_captions(root: str | os.PathLike) -> dict[str, str]:
+    """{scene: caption}: a scene's first caption in file order, whether written per segment
+    or per scene; the rule Echo-Memory's preprocessing uses for a window's prompt."""
+    out: dict[str, str] = {}
+    for c in read_caption_lines(root):
+        if c.text:
+            out.setdefault(c.scene, c.text)
+    return out
+
+
+def label_files(root: str | os.PathLike, name: str) -> dict[int, list[Path]]:
+    """{frame: files} under ``overlap_labels/<name>/``: ``5.json`` and the padded
+    ``0005.json`` both name frame 5 (two files for one frame is a conflict to report)."""
+    folder = labels_dir(Path(root), name)
+    out: dict[int, list[Path]] = {}
+    if folder.is_dir():
+        with os.scandir(folder) as it:
+            for entry in it:
+                stem = entry.name[:-5] if entry.name.endswith(".json") else ""
+                if stem.isascii() and stem.isdigit():
+                    out.setdefault(int(stem), []).append(folder / entry.name)
+    for paths in out.values():
+        paths.sort(key=lambda p: len(p.name))  # the unpadded name first: it is the one used
+    return out
+
+
+def read_label_file(path: Path, frame: int) -> list[int]:
+    """Overlapping frames of one label file; DataError naming file and field if it is not
+    ``{"frame_index": <frame>, "overlapping_frames": [<int>, ...]}``."""
     try:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        return [(r["sequence"], int(r["start_frame"]), int(r["end_frame"])) for r in rows]
-    except FileNotFoundError:
-        raise DataError("window metadata is missing", str(path)) from None
-    except (KeyError, ValueError, TypeError):
-        raise DataError(f"expected columns {','.join(WINDOW_COLUMNS)} with integer frames", str(path)) from None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"not valid JSON ({exc})", str(path)) from None
+    if not isinstance(doc, dict):
+        raise DataError("expected {frame_index, overlapping_frames}", str(path))
+    index, others = doc.get("frame_index"), doc.get("overlapping_frames")
+    if not is_int(index):
+        raise DataError(f"frame_index must be an integer, got {describe(index)}", str(path))
+    if index != frame:
+        raise DataError(f"frame_index {index} does not match the file name (frame {frame})", str(path))
+    if not isinstance(others, list):
+        raise DataError(f"overlapping_frames must be a list of integers, got {describe(others)}", str(path))
+    for i, value in enumerate(others):
+        if not is_int(value):
+            raise DataError(f"overlapping_frames[{i}] must be an integer, got {describe(value)}", str(path))
+    return list(others)
 
 
 def read_overlap_labels(root: str | os.PathLike, name: str) -> dict[int, list[int]]:
     """{frame: overlapping frames} of one sequence; DataError naming a malformed file."""
-    out = {}
-    for path in sorted((Path(root) / "overlap_labels" / name).glob("*.json")):
-        try:
-            doc = json.loads(path.read_text())
-            out[int(doc["frame_index"])] = [int(i) for i in doc["overlapping_frames"]]
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            raise DataError("expected {frame_index, overlapping_frames}", str(path)) from None
-    return out
+    return {f: read_label_file(paths[0], f) for f, paths in sorted(label_files(root, name).items())}
+
+
+# --- sequences ----------------------------------------------------------------------------
+
+def frame_files(root: Path, name: str) -> set[str]:
+    """File names in ``frames/<name>/`` (one listing; no per-frame stat)."""
+    folder = Path(root) / "frames" / name
+    if not folder.is_dir():
+        return set()
+    with os.scandir(folder) as it:
+        return {e.name for e in it}
 
 
 def read_sequence(root: str | os.PathLike, name: str, config: CamConfig | None = None,
@@ -220,12 +366,13 @@ def read_sequence(root: str | os.PathLike, name: str, config: CamConfig | None =
     config = config or CamConfig()
     root = Path(root)
     poses, meta = read_camera_json(json_path(root, name))
-    paths = [frame_path(root, name, i) for i in range(len(poses))]
-    missing = [p for p in paths if not p.exists()]
+    present = frame_files(root, name)
+    missing = [i for i in range(len(poses)) if frame_name(i) not in present]
     if missing:
-        raise DataError(f"{len(missing)} of {len(paths)} frames missing (first shown)", str(missing[0]))
-    with Image.open(paths[0]) as im:
-        w0, h0 = im.size
+        raise DataError(f"{len(missing)} of {len(poses)} frames missing (first shown)",
+                        str(frame_path(root, name, missing[0])))
+    paths = [frame_path(root, name, i) for i in range(len(poses))]
+    h0, w0 = frame_size(paths[0])
     h, w = config.height or h0, config.width or w0
     fov = float(meta.get("fov_deg", config.fov_deg))
     # Square pixels in the stored image; a resize scales the focal lengths per axis.
@@ -237,21 +384,27 @@ def read_sequence(root: str | os.PathLike, name: str, config: CamConfig | None =
 
 
 class CamSource:
-    """Every sequence of a Context-as-Memory root, as a :class:`SequenceSource`."""
+    """Every sequence of a Context-as-Memory root, as a :class:`SequenceSource`.
+
+    Opening lists the names and reads ``captions.txt``; a sequence's camera JSON is read
+    on first use and kept (its poses are small; its frames are never kept)."""
 
     def __init__(self, root: str | os.PathLike, config: CamConfig | None = None):
         self.root = Path(root)
         if not (self.root / "jsons").is_dir():
             raise DataError("not a Context-as-Memory root (no jsons/ folder)", str(self.root))
-        captions = read_captions(self.root)
-        self.sequences = []
-        for name in list_sequences(self.root):
-            if name not in captions:
-                warnings.warn(f"{name}: no caption in captions.txt; using an empty one", stacklevel=2)
-            self.sequences.append(read_sequence(self.root, name, config, captions.get(name, "")))
+        self.config = config or CamConfig()
+        self.names = [n for n in list_sequences(self.root) if json_path(self.root, n).exists()]
+        self.captions = read_captions(self.root)
+        self._loaded: dict[int, Sequence] = {}
 
     def __len__(self) -> int:
-        return len(self.sequences)
+        return len(self.names)
 
     def sequence(self, index: int) -> Sequence:
-        return self.sequences[index]
+        if index not in self._loaded:
+            name = self.names[index]
+            if name not in self.captions:
+                warnings.warn(f"{name}: no caption in captions.txt; using an empty one", stacklevel=2)
+            self._loaded[index] = read_sequence(self.root, name, self.config, self.captions.get(name, ""))
+        return self._loaded[index]

@@ -172,6 +172,7 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
             "drift": Param("float", 0.03, Range(lo=0, hi=0.5), doc="camera translation per training frame, metres"),
         },
         "cam": {"root": Param("string", REQUIRED, doc="a Context-as-Memory root directory")},
+        "mind": {"root": Param("string", REQUIRED, doc="a MIND benchmark root (its clips drive rollouts)")},
     },
     "train": {
         "flow": {

@@ -17,7 +17,7 @@ import torch
 from echodsl.backbone import WanBackbone, backbone_config
 from echodsl.backbone.presets import BackboneConfig
 from echodsl.compiler import MemoryPlan, build, lower
-from echodsl.data.cam import CamConfig, CamSource
+from echodsl.data.sources import open_source
 from echodsl.data.codec import LatentCache, make_codec
 from echodsl.data.segments import PRESET_GEOMETRY, SamplerConfig, SegmentDataset
 from echodsl.data.sequence import InMemorySource
@@ -132,8 +132,9 @@ def source_of(run: RunConfig, split: str = "train"):
         return InMemorySource(world) if geo["height"] * geo["width"] <= 128 * 128 else world
     root = run.resolve(run.data["root"])
     if not root.is_dir():
-        raise UsageError(f"data root {root} does not exist", hint="cam(root = ...) is relative to the spec file")
-    return CamSource(root, CamConfig(height=geo["height"], width=geo["width"]))
+        raise UsageError(f"data root {root} does not exist",
+                         hint=f"{run.data.variant}(root = ...) is relative to the spec file")
+    return open_source(run.data.variant, root, geo["height"], geo["width"])
 
 
 def world_of(run: RunConfig) -> World:

@@ -65,7 +65,7 @@ def test_hand_written_fixture_loads_with_the_stated_convention():
 
 def test_world_round_trip_through_disk_reproduces_poses(tmp_path):
     world = World(WorldConfig(scenes=2, height=32, width=32, frames_per_scene=30))
-    export_world(world, tmp_path, window=20, stride=10)
+    export_world(world, tmp_path, window=20)
     source = CamSource(tmp_path)
     assert len(source) == 2
     for i in range(2):
@@ -114,7 +114,7 @@ def test_missing_frame_in_json_names_the_file(broken):
 def test_nan_pose_names_the_file(broken):
     path = _edit_json(broken, lambda a: a["1"].update(position=[float("nan"), 0, 0]))
     with pytest.raises(DataError, match="non-finite pose at frame 1") as err:
-        CamSource(broken)
+        CamSource(broken).sequence(0)  # opening is lazy: the JSON is read on first use
     assert err.value.path == str(path)
 
 

@@ -29,9 +29,10 @@ def test_export_then_check_is_clean_and_poses_match_the_world(tmp_path):
     res = run("check", str(out), "--json", "--poses")
     assert res.exit_code == 0, res.output
     report = json.loads(res.output)
-    assert next(iter(report)) == "format_version" and report["format_version"] == "1.0"
+    assert next(iter(report)) == "format_version" and report["format_version"] == "1.1"
     assert (report["sequence_count"], report["frame_count"], report["window_count"]) == (2, 164, 2)
-    assert report["error_count"] == 0 and report["label_agreement"] > 0.95
+    assert report["error_count"] == 0 and report["warning_count"] == 0, report["problems"]
+    assert report["retrieval"]["precision"] > 0.8 and report["retrieval"]["recall"] > 0.95
     world = World(WorldConfig(scenes=2, frames_per_scene=82, height=16, width=16))
     poses = torch.tensor(report["sequences"][1]["poses"], dtype=torch.float64)
     assert (poses - world.sequence(1).poses).abs().max() < 1e-5
@@ -54,12 +55,12 @@ def test_check_reports_every_problem_with_its_file_and_exits_1(tmp_path):
 def test_check_the_hand_written_fixture_warns_about_short_sequences():
     res = run("check", str(FIXTURE))
     assert res.exit_code == 0, res.output
-    assert "shorter than one 81-frame window" in res.output and "1 windows" in res.output
+    assert "shorter than one 81-frame window" in res.output and "0 windows" in res.output
 
 
 def test_check_a_missing_root_is_a_usage_error(tmp_path):
     res = run("check", str(tmp_path / "nope"), "--json")
-    assert res.exit_code == 2 and "no such directory" in json.loads(res.output)["error"]
+    assert res.exit_code == 2 and "no such directory" in json.loads(res.output)["error"]["message"]
     assert run("check", str(tmp_path)).exit_code == 1  # exists but is not a dataset
 
 
