@@ -6,7 +6,7 @@ rotation 9 row-major). Each latent patch of that frame looks along a fixed pixel
 frame's relative rotation gives the token's viewing direction in the anchor's camera
 frame. Two tokens of different frames that look the same way get the same features, so
 attention can match them by a plain dot product — what makes retrieved memory usable
-after minutes of training rather than days (FEASIBILITY.md: per-pixel yaw features).
+after minutes of training rather than days (measured on the embedded world).
 
 Features per token: direction (3), Fourier features of the direction (2 × 3 × BANDS) and
 the frame's translation (3). Letters: B batch, F frames, n tokens per frame, D width.

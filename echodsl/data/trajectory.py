@@ -1,6 +1,6 @@
 """Camera paths through an embedded-world room: training walks and leave-and-return probes.
 
-Yaw moves on a grid of ``yaw_step_deg`` (FEASIBILITY.md: yaw aligned with the patch grid
+Yaw moves on a grid of ``yaw_step_deg`` (yaw aligned with the patch grid
 makes the memory effect learnable in minutes). Training walks turn away and come back to
 yaws seen many frames earlier, so old frames, not just the anchor, hold what the targets
 show: that is what makes retrieved memory useful to learn from.

@@ -1,4 +1,4 @@
-"""Three-branch evaluation: replay, in-domain return, open-domain return (issue 7).
+"""Three-branch evaluation: replay, in-domain return, open-domain return.
 
 Modules (import them directly; this package imports nothing, so ``echodsl judge
 calibrate`` starts without torch):

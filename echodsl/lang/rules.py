@@ -1,4 +1,4 @@
-"""Rules across clauses of one (expanded) profile: the "requires" column of DESIGN.md §3.
+"""Rules across clauses of one (expanded) profile: the "requires" column of the language reference (docs/language.md).
 
 A rule involving two places is reported at the later one, with a note at the other:
 a clause written in the profile itself is later than one it inherited; within one

@@ -1,6 +1,6 @@
 """The v1 vocabulary of ``.mem``: every clause, variant and argument, as plain dicts.
 
-This table *is* DESIGN.md §3's table. The checker is driven by it: adding a variant is
+This table *is* the language reference's table (docs/language.md is generated from it). The checker is driven by it: adding a variant is
 one entry here (plus the module that implements it), never a new code path.
 """
 
