@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "judge": "echodsl.cli.evaluate:judge",
     "study": "echodsl.cli.study:study",
     "results": "echodsl.cli.results:results",
+    "report": "echodsl.cli.report:report",
 }
 
 EPILOG = "Exit codes: 0 success, 1 errors in a spec or data set, 2 usage, IO or internal failure."
