@@ -20,10 +20,12 @@ from echodsl.cli.common import emit_json, guarded
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the page's path.")
 @guarded
 def report(store_url, study, setup, out_dir, as_json) -> None:
-    """Write DIR/index.html: comparison table with per-branch ranks and each design's spec,
-    figures, a filmstrip and animated rollouts per return probe, judge cases, write vs
-    read-out capacity, and provenance, time and cost per run. Images are embedded; the
-    page fetches nothing and runs no script."""
+    """One self-contained HTML page for a study: DIR/index.html.
+
+    It holds the comparison table with per-branch ranks and each design's spec, the
+    figures, a filmstrip and animated rollouts per return probe, the judge's cases, write
+    vs read-out capacity, and provenance, time and cost per run. Images are embedded;
+    the page fetches nothing and runs no script."""
     from echodsl.report.page import write_report
     from echodsl.store import Store
 

@@ -82,7 +82,7 @@ class RunRow:
     profile: str
     seed: int
     status: str
-    git: str  # "abc123def456" / "abc123def456 (dirty)" / "–"
+    git: str  # "abc123def456 (clean)" / "abc123def456 (dirty)" / "–" outside a repository
     device: str
     host: str
     versions: str
@@ -230,7 +230,8 @@ def _judged(store: Store, designs: Sequence[Design]) -> list[JudgeRow]:
 
 def _run_row(r: Run) -> RunRow:
     p = r.provenance
-    git = "–" if p.git_commit is None else p.git_commit[:12] + (" (dirty)" if p.git_dirty else "")
+    state = {True: " (dirty)", False: " (clean)", None: ""}[p.git_dirty]
+    git = "–" if p.git_commit is None else p.git_commit[:12] + state
     versions = ", ".join(f"{k} {v}" for k, v in sorted(p.versions.items()) if v)
     started = datetime.fromtimestamp(r.started_ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     wall = (r.ended_ms - r.started_ms) / 1000 if r.ended_ms else None
