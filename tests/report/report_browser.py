@@ -4,6 +4,9 @@ extra package): open a page, collect console errors, evaluate JavaScript, screen
 ``--remote-debugging-pipe`` makes Chromium read NUL-terminated JSON commands on fd 3 and
 write replies and events on fd 4. Commands for the page go through a flat session
 (``Target.attachToTarget(flatten=True)``).
+
+Also a tool: ``python tests/report/report_browser.py PAGE.html SHOT.png`` screenshots a
+report and prints its console errors and undecoded images.
 """
 
 from __future__ import annotations
@@ -157,3 +160,13 @@ def open_page(path: Path, expression: str) -> PageResult:
     assert binary, "no chromium on PATH"
     with Browser(binary) as browser:
         return browser.open(path.resolve().as_uri(), expression)
+
+
+if __name__ == "__main__":  # python tests/report/report_browser.py PAGE.html SHOT.png
+    import sys
+
+    shown = open_page(Path(sys.argv[1]), "[...document.images].filter(i => !i.naturalWidth).length")
+    Path(sys.argv[2]).write_bytes(shown.screenshot)
+    print(f"console errors: {len(shown.console_errors)}, undecoded images: {shown.value}, screenshot: {sys.argv[2]}")
+    for error in shown.console_errors:
+        print(" ", error)

@@ -97,6 +97,18 @@ def test_page_loads_in_headless_chromium(page, tmp_path):
         assert img.width >= 1000 and img.height > 2000  # the whole page, not the viewport
 
 
+def test_the_browser_check_sees_errors_and_broken_images(tmp_path):
+    # guards the check above: a page with a console error and a missing image must fail it
+    if chromium_path() is None:
+        pytest.skip("chromium is not installed (.ci/run installs Debian's chromium package)")
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>bad</title></head><body>'
+                   '<img src="missing.png" alt="x"><script>console.error("boom")</script></body></html>')
+    result = open_page(bad, IMAGES_JS)
+    assert any("boom" in e for e in result.console_errors) and any("missing.png" in e for e in result.console_errors)
+    assert result.value["widths"] == [0]
+
+
 def test_page_is_valid_self_contained_html(page):
     text = page.read_text(encoding="utf-8")
     html5lib.HTMLParser(strict=True).parse(text)  # raises on any parse error
