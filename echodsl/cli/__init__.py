@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "study": "echodsl.cli.study:study",
     "results": "echodsl.cli.results:results",
     "export": "echodsl.cli.export:export",
+    "report": "echodsl.cli.report:report",
 }
 
 EPILOG = "Exit codes: 0 success, 1 errors in a spec or data set, 2 usage, IO or internal failure."

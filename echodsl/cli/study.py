@@ -32,7 +32,7 @@ from echodsl.cli.common import emit_json, guarded
 def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval_cases, eval_steps, runs_dir,
           device, as_json):
     """Run a study: train each profile × seed, evaluate all branches, record in the store, compare."""
-    from echodsl.cli.study_render import render_plan, render_result
+    from echodsl.cli.study_render import render_plan, render_result, write_study_report
     from echodsl.runner.launch import LaunchOptions
     from echodsl.runner.study import StudyRequest, run_study
     from echodsl.runner.worker import EvalSizes
@@ -43,7 +43,11 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
                                                                    + (f": {o.error}" if o.error else ""), err=True))
     result = run_study(request, echo)
     if as_json:
-        emit_json(render_result(result, as_json=True))
+        page = None if dry_run else write_study_report(result)
+        emit_json({**render_result(result, as_json=True), "report": None if page is None else str(page)})
     else:
         click.echo(render_plan(result) if dry_run else render_result(result))
+        page = None if dry_run else write_study_report(result)  # after the table: it never costs the results
+        if page is not None:
+            click.echo(f"report: {page}")
     raise SystemExit(1 if result.failed else 0)

@@ -1,10 +1,15 @@
-"""Text and JSON for ``echodsl study``: the plan, the outcomes, and the comparison table."""
+"""Text and JSON for ``echodsl study``: the plan, the outcomes, the comparison table, and
+where the study's HTML report went."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
 from tabulate import tabulate
 
 from echodsl.runner.study import StudyResult
+from echodsl.store.engine import resolve_url
 
 
 def render_plan(result: StudyResult) -> str:
@@ -34,3 +39,27 @@ def render_result(result: StudyResult, as_json: bool = False):
     lines = [f"{sum(o.status == s for o in result.outcomes)} {s}" for s in ("finished", "skipped", "failed")]
     text = f"study {study}: " + ", ".join(lines) + f" (store: {result.store})\n"
     return text + ("\n" + render(table, "text") if table is not None else "")
+
+
+def report_dir(result: StudyResult) -> Path:
+    """``<store dir>/report/<study>`` for a SQLite store, else beside the spec."""
+    url = resolve_url(result.store)
+    base = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else result.pairs[0].spec.parent
+    return base / "report" / result.pairs[0].study
+
+
+def write_study_report(result: StudyResult) -> Path | None:
+    """The study's HTML report, written after its runs; a failure here only warns (the
+    results are in the store already, and ``echodsl report`` can write it again)."""
+    if not result.pairs or not any(o.status != "failed" for o in result.outcomes):
+        return None
+    try:
+        from echodsl.report.page import write_report
+        from echodsl.store import Store
+
+        with Store.open(result.store, create=False) as store:
+            return write_report(store, result.pairs[0].study, report_dir(result), setup=result.pairs[0].setup_hash)
+    except Exception as exc:  # noqa: BLE001 - never lose a finished study over its report
+        click.secho(f"warning: the study's report was not written: {type(exc).__name__}: {exc}", fg="yellow", err=True)
+        click.echo(f"  hint: echodsl report --store {result.store} --study {result.pairs[0].study} --out DIR", err=True)
+        return None

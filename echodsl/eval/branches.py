@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from echodsl.data.world import Probe, World
 from echodsl.eval.cases import judge_case, return_probes
+from echodsl.eval.frames import save_probe_frames
 from echodsl.eval.generate import Generator, replay_sequences
 from echodsl.eval.judges import Judge, JudgeResult
 from echodsl.eval.lpips import Lpips
@@ -121,6 +122,7 @@ def run_probes(ctx: Context, split: str, score: bool, write: bool) -> tuple[list
             write_log.append(write_done[probe.name])
         if need_score:
             frames = gen.decode(result.latents)  # (T, 3, H, W)
+            save_probe_frames(ctx.out_dir, probe, frames)  # kept for the study report
             if split == "in":
                 ret_done[probe.name] = _revisit_case(ctx, probe, frames)
                 ret_log.append(ret_done[probe.name])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from echodsl.compiler import build_hash
+from echodsl.eval.frames import saved_frame_files
 from echodsl.eval.report import EvalConfig
 from echodsl.eval.run import evaluate
 from echodsl.lang.api import load
@@ -140,6 +141,8 @@ def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), devi
         for c in report.case_rows():
             store.log_case(run_id, c.branch, c.case_id, c.scores, judge=c.judge or "", judge_version=c.judge_version or "",
                            raw_response=c.raw_response, status=c.status, error=c.error)
+        for path in saved_frame_files(pair.run_dir / "eval"):  # the rollout frames a report shows
+            store.log_artifact(run_id, path, kind="image" if path.suffix == ".png" else "file")
         step_s = 1.0 / result.steps_per_s if result.steps_per_s else None
         hours = (time.perf_counter() - t0) / 3600 * max(env.world, 1)
         store.finish_run(run_id, "finished", steps=result.steps, step_time_s=step_s, device_hours=hours)
