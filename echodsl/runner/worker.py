@@ -52,7 +52,7 @@ class EvalSizes:
 
     def config(self, preset: str, judge: str) -> EvalConfig:
         # CPU-sized defaults for the tiny preset; the paper's 8 cases per row otherwise.
-        base = {"replay_cases": 4, "return_cases": 6, "write_cases": 8, "chunks": 3, "steps": 6} \
+        base = {"replay_cases": 4, "return_cases": 8, "write_cases": 8, "chunks": 3, "steps": 6} \
             if preset == "tiny" else {}
         if self.cases:
             base.update(replay_cases=self.cases, return_cases=self.cases, write_cases=max(self.cases, 4))
