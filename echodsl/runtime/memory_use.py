@@ -1,10 +1,11 @@
 """Does a model read its memory? Diagnostics on fixed held-out return segments.
 
-A return segment is the end of a leave-and-return probe from the world's held-out ``in``
-scenes: the camera has looked at an object, turned away, and comes back. The targets are
-the last frames (the object in view again), the anchor the frame before them, and the
-memory is what the profile's retriever picks from the frames before the anchor — exactly
-what training and rollout hand the model. Each segment is scored teacher-forced (true
+A return segment is the moment of return in a leave-and-return probe from the world's
+held-out ``in`` scenes: the camera has looked at an object, turned away, and turns back.
+The targets are the frames from the first one where the object is in view again, the
+anchor the frame before them (it does not show the object), and the memory is what the
+profile's retriever picks from the frames before the anchor — exactly what training and
+rollout hand the model. Each segment is scored teacher-forced (true
 frames noised at fixed timesteps with fixed noise), so the numbers isolate the read-out
 from rollout drift and are comparable across profiles, seeds and training steps.
 
@@ -96,7 +97,10 @@ def return_segments(run: assemble.RunConfig, plan: MemoryPlan, cases: int) -> li
     recency = float(plan.select_args.get("recency", 0.0))
     out = []
     for probe in world.probes("in", cases):
-        start = len(probe.poses) - f  # anchor index: the targets are the probe's last frames
+        # The moment of return: the targets start at the first frame where the object is back
+        # in view, the anchor is the frame before (it does not show the object), and the
+        # memory holds what the camera saw before it turned away.
+        start = min(probe.revisit[0] - 1, len(probe.poses) - f)  # anchor index
         poses, k = probe.poses, probe.intrinsics
         h, w = world.config.height, world.config.width
         history = poses[:start]  # (C, 4, 4): everything before the anchor

@@ -63,6 +63,10 @@ TABLE1 = (
     Column("O-V", "return_open", "judge_overall", 2, True),
 )
 TABLE1_BY_LABEL = {c.label: c for c in TABLE1}
+# ``results compare`` adds the memory gain of ``echodsl probe`` (teacher-forced loss without
+# minus with memory, on held-out return segments): does the design read its memory at all?
+MEMORY_GAIN = Column("MG", "memory", "gain", 4, True)
+COMPARE = (*TABLE1, MEMORY_GAIN)
 
 
 def column(label_or_key: str) -> Column:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from echodsl.errors import UsageError
-from echodsl.store.columns import TABLE1, Column
+from echodsl.store.columns import COMPARE, Column
 from echodsl.store.records import Run
 from echodsl.store.stats import MeanCI, mean_ci
 from echodsl.store.store import Store
@@ -102,7 +102,7 @@ def collect(store: Store, *, study: str | None = None, setup: str | None = None)
 
 
 def compare(store: Store, *, study: str | None = None, setup: str | None = None, by: str | None = None,
-            design: bool = False, only_changed: bool = False, columns: Sequence[Column] = TABLE1,
+            design: bool = False, only_changed: bool = False, columns: Sequence[Column] = COMPARE,
             baseline: str | None = None) -> Comparison:
     """Build the comparison table (see the module docstring). ``design`` adds every spec
     field of each row; ``only_changed`` only those of :func:`changed_fields`; ``baseline``
