@@ -74,7 +74,8 @@ def _selection(fn):
 @click.option("--by", metavar="FIELD", help="Sort and label rows by a spec field, e.g. storage.k or storage.")
 @click.option("--design", is_flag=True, help="Add a column with every spec field of each design.")
 @click.option("--only-changed", is_flag=True, help="Add a design column with only the fields that differ.")
-@click.option("--baseline", metavar="PROFILE", help="Add paired differences to this design (per probe and seed).")
+@click.option("--baseline", metavar="PROFILE", help="Add paired differences to this design (per probe and seed); "
+              "`auto`: the anchor-only design.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 @_store_options
 @guarded
@@ -90,10 +91,9 @@ def compare(study, setup, by, design, only_changed, baseline, output_format, sto
         table = comparison_table(build(store, study=study, setup=setup, by=by, design=design,
                                        only_changed=only_changed, baseline=baseline))
     text = render(table, "json" if as_json else output_format)
-    if baseline is not None and not as_json and output_format in ("text", "md"):
-        from echodsl.store.paired import INTERVAL
-        text += f"\nLevels: mean ± 95% t-interval over seeds. Δ: vs {table.document['baseline']}, {INTERVAL}; " \
-                "(k/n): pairs improved.\n"
+    if "baseline" in table.document and not as_json and output_format in ("text", "md"):
+        from echodsl.store.paired import legend
+        text += legend(table.document["baseline"])
     _echo(text)
 
 

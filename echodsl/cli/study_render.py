@@ -24,12 +24,15 @@ def render_result(result: StudyResult, as_json: bool = False):
     from echodsl.store import Store
     from echodsl.store.compare import compare
     from echodsl.store.export import comparison_table, render
+    from echodsl.store.paired import AUTO, legend
 
     study = result.pairs[0].study if result.pairs else None
     table = None
     if any(o.status != "failed" for o in result.outcomes):
         with Store.open(result.store, create=False) as store:
-            table = comparison_table(compare(store, study=study, setup=result.pairs[0].setup_hash))
+            # Paired differences to the anchor-only design, when the study has one: with few
+            # seeds the interval over seed means separates nothing; probe-level pairing can.
+            table = comparison_table(compare(store, study=study, setup=result.pairs[0].setup_hash, baseline=AUTO))
     if as_json:
         return {"format_version": "1.0", "store": result.store,
                 "runs": [{"profile": p.profile, "seed": p.seed, "status": result.status.get(p),
@@ -38,7 +41,10 @@ def render_result(result: StudyResult, as_json: bool = False):
                 "comparison": None if table is None else table.document}
     lines = [f"{sum(o.status == s for o in result.outcomes)} {s}" for s in ("finished", "skipped", "failed")]
     text = f"study {study}: " + ", ".join(lines) + f" (store: {result.store})\n"
-    return text + ("\n" + render(table, "text") if table is not None else "")
+    if table is None:
+        return text
+    text += "\n" + render(table, "text")
+    return text + (legend(table.document["baseline"]) if "baseline" in table.document else "")
 
 
 def report_dir(result: StudyResult) -> Path:

@@ -157,18 +157,24 @@ def write_captions(root: str | os.PathLike, segments: list[tuple[str, int, int, 
 
 # --- reading: cameras ---------------------------------------------------------------------
 
+def read_json(path: Path, what: str):
+    """The parsed JSON document at ``path``; a DataError naming the file if it is missing
+    (as ``what``) or not valid JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{what} is missing", str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"not valid JSON ({exc})", str(path)) from None
+
+
 def read_camera_json(path: str | os.PathLike) -> tuple[torch.Tensor, dict]:
     """Poses (T, 4, 4) and the ``echodsl`` block of one sequence JSON; DataError naming
     the file and the field if it is unreadable, its frame numbers are not exactly 0..T-1,
     or a pose is not three finite numbers. A file without the ``CineCameraActor`` wrapper
     (frames at the top level) is read too, as Echo-Memory's preprocessing does."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError("camera JSON is missing", str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid JSON ({exc})", str(path)) from None
+    doc = read_json(path, "camera JSON")
     if not isinstance(doc, dict):
         raise DataError(f"expected an object with {ACTOR!r}", str(path))
     frames = doc.get(ACTOR, {k: v for k, v in doc.items() if k != "echodsl"})

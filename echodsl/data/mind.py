@@ -23,7 +23,6 @@ comparison, never mixed with the Unreal poses. MIND ships no intrinsics; ``fov_d
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from echodsl.data.cam import describe, is_int, is_number, pose_from_unreal
+from echodsl.data.cam import describe, is_int, is_number, pose_from_unreal, read_json
 from echodsl.data.camera import intrinsics_from_fov
 from echodsl.data.sequence import Sequence
 from echodsl.errors import DataError
@@ -88,12 +87,7 @@ def read_action_json(path: str | os.PathLike, perspective: str) -> tuple[int, in
     """(mark_time, total_time, caption, poses (T, 4, 4), actions) of one ``action.json``;
     DataError naming the file and field for anything missing or mistyped."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError("action.json is missing", str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"not valid JSON ({exc})", str(path)) from None
+    doc = read_json(path, "action.json")
     if not isinstance(doc, dict):
         raise DataError("expected an object with mark_time, total_time, data", str(path))
     mark, total, data = doc.get("mark_time"), doc.get("total_time"), doc.get("data")

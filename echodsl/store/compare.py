@@ -106,7 +106,8 @@ def compare(store: Store, *, study: str | None = None, setup: str | None = None,
             baseline: str | None = None) -> Comparison:
     """Build the comparison table (see the module docstring). ``design`` adds every spec
     field of each row; ``only_changed`` only those of :func:`changed_fields`; ``baseline``
-    (a profile name or spec_hash prefix) adds paired differences to that design."""
+    (a profile name or spec_hash prefix, or ``auto``: the anchor-only design, if the runs
+    have one) adds paired differences to that design."""
     setup_hash, groups = collect(store, study=study, setup=setup)
     pairs: dict[str, dict[str, Any]] = {}
     base_label = None
@@ -114,8 +115,9 @@ def compare(store: Store, *, study: str | None = None, setup: str | None = None,
         from echodsl.store.paired import PAIRED_COLUMNS, baseline_group, paired
 
         base = baseline_group(groups, baseline)
-        base_label = base.label
-        pairs = paired(store, groups, base, tuple(c for c in columns if c.label in PAIRED_COLUMNS))
+        if base is not None:
+            base_label = base.label
+            pairs = paired(store, groups, base, tuple(c for c in columns if c.label in PAIRED_COLUMNS))
     if by is not None:
         check_field(by, [g.canonical for g in groups])
         groups.sort(key=lambda g: _sort_key(spec_field(g.canonical, by)))  # stable: ties keep run order

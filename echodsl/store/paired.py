@@ -42,6 +42,12 @@ class Paired:
         return {**self.diff.to_json(), "improved": self.improved, "pairs": self.pairs, "interval": INTERVAL}
 
 
+def legend(baseline: str) -> str:
+    """What the intervals of a table with paired columns are (printed under it)."""
+    return (f"\nLevels: mean ± 95% t-interval over seeds. Δ: vs {baseline}, {INTERVAL}; "
+            "(k/n): pairs improved. MG: memory gain (teacher-forced loss without − with memory).\n")
+
+
 def case_values(store: Store, group: Group, column: Column) -> dict[tuple[int, str], float]:
     """(seed, case_id) -> the column's per-case score of ``group``'s runs."""
     out = {}
@@ -53,7 +59,13 @@ def case_values(store: Store, group: Group, column: Column) -> dict[tuple[int, s
     return out
 
 
-def baseline_group(groups: list[Group], name: str) -> Group:
+AUTO = "auto"  # the anchor-only design (storage none): the floor a memory study compares to
+
+
+def baseline_group(groups: list[Group], name: str) -> Group | None:
+    """The group ``name`` designates; for ``auto`` the first anchor-only one, or None."""
+    if name == AUTO:
+        return next((g for g in groups if g.canonical.get("storage", {}).get("variant") == "none"), None)
     for g in groups:
         if name in g.names or g.spec_hash.startswith(name):
             return g
