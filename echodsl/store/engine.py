@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -23,6 +24,23 @@ from echodsl.errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
 _BEGIN = "echodsl_begin"  # execution option: how a SQLite transaction begins
+
+
+_PASSWORD = re.compile(r"(://[^/?#@:]*):[^/?#@]*@")
+
+
+def redact_url(url: str | os.PathLike) -> str:
+    """``url`` with any password replaced by ``***`` (what every message and summary shows)."""
+    return _PASSWORD.sub(r"\1:***@", os.fspath(url))
+
+
+def is_in_memory(url: str) -> bool:
+    """True for SQLite URLs that keep nothing once the process ends (``sqlite://``,
+    ``sqlite:///:memory:``, ``mode=memory``)."""
+    if not url.startswith("sqlite"):
+        return False
+    rest = url.split("://", 1)[-1]
+    return rest in ("", "/", "/:memory:") or rest.startswith("/:memory:?") or "mode=memory" in rest
 
 
 def resolve_url(url_or_path: str | os.PathLike) -> str:
@@ -43,7 +61,7 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises ArgumentError or ValueError
-        raise StoreError(f"not a database URL or path: {url!r} ({exc})") from None
+        raise StoreError(f"not a database URL or path: {redact_url(url)!r}") from None
     if parsed.get_backend_name() != "sqlite":
         try:
             return create_engine(parsed, pool_pre_ping=True)

@@ -13,7 +13,8 @@ from echodsl.store import Store
 from echodsl.store.migrate import DUMP_COMMAND, SCHEMA_DUMP, dump_schema, head_revision
 from echodsl.store.schema import Base
 
-TABLES = {"alembic_version", "specs", "setups", "runs", "metrics", "latest_metrics", "case_results", "artifacts"}
+TABLES = {"alembic_version", "specs", "setups", "runs", "metrics", "latest_metrics", "case_results", "artifacts",
+          "run_claims"}
 
 
 def _tables(path: Path) -> set[str]:
