@@ -132,15 +132,17 @@ class Store:
 
     # --- run lifecycle -----------------------------------------------------------------
 
-    def start_run(self, info: rec.RunInfo) -> int:
-        """Open a ``running`` run; its spec and setup must have been recorded. Returns run_id."""
+    def start_run(self, info: rec.RunInfo, *, owner: str | None = None) -> int:
+        """Open a ``running`` run owned by this process (or ``owner``); its spec and setup
+        must have been recorded. Returns run_id. Runners use :meth:`claim_run` instead,
+        which never opens a second run for one identity."""
         ident, prov = info.identity, info.provenance
         stamp = now_ms()
         row = SqlRun(spec_hash=ident.spec_hash, setup_hash=ident.setup_hash, build_hash=ident.build_hash,
                      seed=ident.seed, profile=info.profile, study=info.study, status="running",
                      started_ms=stamp, heartbeat_ms=stamp, git_commit=prov.git_commit, git_dirty=prov.git_dirty,
                      versions_json=json.dumps(prov.versions, sort_keys=True), device=prov.device, host=prov.host,
-                     compile_mode=info.compile_mode)
+                     compile_mode=info.compile_mode, owner=owner or process_owner())
         with self._write() as s:
             _check_recorded(s, ident)
             s.add(row)
