@@ -36,15 +36,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import and_, case, delete, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from echodsl.errors import StoreError
 from echodsl.lang.model import Profile, Study, canonical_json
 from echodsl.store import records as rec
 from echodsl.store import writes
-from echodsl.store.engine import make_engine, reading, resolve_url
-from echodsl.store.migrate import upgrade
+from echodsl.store.engine import inspect_sqlite_file, make_engine, reading, resolve_url, sqlite_path
+from echodsl.store.migrate import check_at_head, upgrade
 from echodsl.store.owner import owner_is_dead, process_owner
 from echodsl.store.schema import (STATUSES, SqlArtifact, SqlCaseResult, SqlLatestMetric, SqlMetric, SqlRun,
                                   SqlRunClaim, SqlSetup, SqlSpec, now_ms)
@@ -63,18 +63,30 @@ class Store:
 
     @classmethod
     def open(cls, url_or_path: str | os.PathLike, *, stale_after_s: float = DEFAULT_STALE_AFTER_S,
-             create: bool = True) -> "Store":
+             create: bool = True, read_only: bool | None = None) -> "Store":
         """Open (creating or upgrading) the store at a path (SQLite file) or SQLAlchemy URL.
-        With ``create=False`` a SQLite file that does not exist is an error, not a new store."""
+        With ``create=False`` a SQLite file that does not exist is an error, not a new store.
+
+        A SQLite file is looked at read-only first: one that is not SQLite, or a SQLite
+        database that is not an echodsl store, is refused untouched (never switched to WAL);
+        an empty (0-byte) file becomes a new store, with a warning saying so. A file on
+        read-only media or without write permission (or ``read_only=True``) is opened
+        read-only: queries work, writes fail, nothing is migrated."""
         url = resolve_url(url_or_path)
-        if not create and url.startswith("sqlite:///") and not os.path.exists(url.removeprefix("sqlite:///")):
-            raise StoreError(f"{url.removeprefix('sqlite:///')}: no results store here")
-        engine = make_engine(url)
+        path = sqlite_path(url)
+        if not create and path is not None and not path.exists():
+            raise StoreError(f"{path}: no results store here")
+        if path is not None and path.exists():
+            read_only = inspect_sqlite_file(path, read_only)
+        engine = make_engine(url, read_only=bool(read_only and path is not None))
         if engine.dialect.name not in writes.SUPPORTED_DIALECTS:
             engine.dispose()
             raise StoreError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
         try:
-            upgrade(engine)
+            if read_only and path is not None:
+                check_at_head(engine)
+            else:
+                upgrade(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open {_where(engine)}: {_reason(exc)}") from None
@@ -395,6 +407,10 @@ class Store:
                 yield s
         except IntegrityError as exc:
             raise StoreError(f"{self.url}: rejected write ({_reason(exc)}); is the run id right?") from None
+        except OperationalError as exc:
+            if "readonly" in str(exc).replace("-", "").replace(" ", "").lower():
+                raise StoreError(f"{self.url} is read-only here: it can be queried but not written") from None
+            raise StoreError(f"{self.url}: {_reason(exc)}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"{self.url}: {_reason(exc)}") from None
 
@@ -420,7 +436,7 @@ def _check_owner(row: SqlRun, owner: str | None) -> None:
 
 
 def _where(engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    return getattr(engine, "echodsl_where", None) or engine.url.render_as_string(hide_password=True)
 
 
 def _reason(exc: SQLAlchemyError) -> str:
