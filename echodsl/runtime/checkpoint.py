@@ -73,7 +73,7 @@ def recorded_digest(path: Path) -> str | None:
 def set_aside_corrupt(directory: Path, recorded: dict[str, str] | None = None) -> list[str]:
     """Rename every checkpoint in ``directory`` whose sha256 differs from the one recorded
     for it (``recorded`` maps resolved paths to hashes, e.g. from the results store; else
-    the ``.sha256`` file beside it) to ``corrupt-<name>``, out of the resume path.
+    the ``.sha256`` file beside it) to ``<name>.corrupt``, out of the resume path.
     Returns one message per file set aside."""
     recorded = recorded or {}
     notes = []
@@ -83,7 +83,7 @@ def set_aside_corrupt(directory: Path, recorded: dict[str, str] | None = None) -
             continue
         actual = sha256_of(path)
         if any(actual != d for d in expected):
-            aside = path.with_name(f"corrupt-{path.name}")
+            aside = path.with_name(f"{path.name}.corrupt")
             os.replace(path, aside)
             digest_path(path).unlink(missing_ok=True)
             notes.append(f"checkpoint {path} does not match its recorded sha256 "
