@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import postgres_server, store_url  # noqa: F401 - fixtures
+
 RUNNER = Path(__file__).parents[1] / "runner" / "mini.mem"
 FAST = ["--eval-cases", "1", "--eval-steps", "1"]
 

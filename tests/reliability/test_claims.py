@@ -1,4 +1,5 @@
-"""One claim per run identity: racing processes, dead owners and stale heartbeats."""
+"""One claim per run identity: racing processes, dead owners and stale heartbeats, on a
+SQLite file and on a real PostgreSQL server."""
 
 import json
 import os
@@ -41,10 +42,10 @@ time.sleep(hold)
 
 
 @pytest.fixture
-def recorded(tmp_path):
+def recorded(store_url):
     doc = loads(SPEC)
     study, profile = doc.study("s"), doc.profile("a")
-    url = str(tmp_path / "claims.db")
+    url = store_url
     with Store.open(url) as store:
         store.record_setup(study)
         store.record_spec(profile)
