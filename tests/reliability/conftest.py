@@ -65,8 +65,9 @@ def numbers(store_path: Path) -> dict[str, list[tuple]]:
     from echodsl.store import Store
 
     with Store.open(store_path, create=False) as store:
-        return {r.profile: sorted((m.branch, m.name, m.step, m.chunk, m.value)
-                                  for m in store.metrics(r.run_id) if m.name != "steps_per_s")
+        return {r.profile: sorted(((m.branch, m.name, -1 if m.step is None else m.step,
+                                   -1 if m.chunk is None else m.chunk, m.value)
+                                  for m in store.metrics(r.run_id) if m.name != "steps_per_s"), key=repr)
                 for r in store.runs()}
 
 
