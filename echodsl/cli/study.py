@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -50,7 +52,11 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
     except RunInterrupted as exc:
         click.echo(f"interrupted: {exc}; running pairs were checkpointed and marked interrupted "
                    "(re-run the same command to resume)", err=True)
-        raise SystemExit(exc.exit_code) from None
+        # Everything is recorded and the store is closed: leave now rather than wait on
+        # library threads (data loading, progress bars) that a signal may have stranded.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.exit_code)
     if as_json:
         emit_json(render_result(result, as_json=True))
     else:

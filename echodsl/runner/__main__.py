@@ -36,6 +36,7 @@ try:
     outcome = run_pair(Pair.from_json(args.pair), store, sizes=sizes, device=args.device, progress=False)
 except RunInterrupted as exc:
     print(f"interrupted: {exc}; the run is checkpointed and marked interrupted", flush=True)
-    sys.exit(exc.exit_code)
+    sys.stderr.flush()
+    os._exit(exc.exit_code)  # recorded and closed: do not wait on threads a signal may have stranded
 print(f"{outcome.status}: {outcome.pair.label}" + (f": {outcome.error}" if outcome.error else ""))
 sys.exit(EXIT_CODES.get(outcome.status, 1))
