@@ -114,7 +114,11 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         try:
             return create_engine(parsed, pool_pre_ping=True)
-        except Exception as exc:  # noqa: BLE001 - e.g. the driver is not installed
+        except ModuleNotFoundError as exc:
+            hint = ' (pip install "echodsl[postgres]")' if parsed.get_backend_name() == "postgresql" else ""
+            raise StoreError(f"cannot open {parsed.render_as_string(hide_password=True)}: "
+                             f"its driver {exc.name} is not installed{hint}") from None
+        except Exception as exc:  # noqa: BLE001 - e.g. a malformed URL
             raise StoreError(f"cannot open {parsed.render_as_string(hide_password=True)}: {exc}") from None
     if read_only and parsed.database:
         path = Path(parsed.database)
