@@ -24,6 +24,7 @@ Letters: N image pairs, H/W pixels.
 from __future__ import annotations
 
 import re
+import zipfile
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -122,6 +123,8 @@ def _read_state(path: Path) -> dict[str, torch.Tensor] | None:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as exc:
             raise DataError(f"not a readable safetensors file ({exc})", str(path)) from None
+    if _is_torchscript(path):  # torch.load would hand it to torch.jit.load
+        return None
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - TorchScript archives and other formats land here
@@ -129,6 +132,15 @@ def _read_state(path: Path) -> dict[str, torch.Tensor] | None:
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     return obj if isinstance(obj, dict) else None
+
+
+def _is_torchscript(path: Path) -> bool:
+    """A TorchScript archive: a zip holding compiled code (``<name>/code/``) or constants."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(n.split("/", 1)[-1].startswith("code/") or n.endswith("/constants.pkl")
+                   for n in archive.namelist())
 
 
 # `features.3.weight` (torchvision), `net.slice2.3.weight` (lpips / torchmetrics)
