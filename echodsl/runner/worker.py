@@ -110,15 +110,28 @@ def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, 
             claim = store.claim_run(RunInfo(identity, profile.name, study.name, collect_provenance(str(env.device)),
                                             compile_mode="eager"), owner=owner)
             if claim.action == "done":
-                return Outcome(pair, "skipped", claim.run.run_id, seconds=time.perf_counter() - t0)
-            if claim.action == "busy":
-                return Outcome(pair, "busy", claim.run.run_id, f"run {claim.run.run_id} is being trained by "
-                               f"{claim.previous_owner or 'another process'}", time.perf_counter() - t0)
-            run_id = claim.run.run_id
-            recorded = {a.path: a.sha256 for a in store.artifacts(run_id) if a.kind == "checkpoint"}
-            for note in set_aside_corrupt(checkpoints, recorded):
-                print(f"echodsl: {note}; resuming from the newest intact checkpoint", file=sys.stderr)
-            beat = _Heartbeat(store, run_id, owner)
+                early = Outcome(pair, "skipped", claim.run.run_id, seconds=time.perf_counter() - t0)
+            elif claim.action == "busy":
+                early = Outcome(pair, "busy", claim.run.run_id, f"run {claim.run.run_id} is being trained by "
+                                f"{claim.previous_owner or 'another process'}", time.perf_counter() - t0)
+            else:
+                early = None
+                run_id = claim.run.run_id
+                recorded = {a.path: a.sha256 for a in store.artifacts(run_id) if a.kind == "checkpoint"}
+                for note in set_aside_corrupt(checkpoints, recorded):
+                    print(f"echodsl: {note}; resuming from the newest intact checkpoint", file=sys.stderr)
+                beat = _Heartbeat(store, run_id, owner)
+        else:
+            early = None
+        if env.world > 1:  # every rank follows rank 0's claim (and sees the checkpoints it kept)
+            import torch.distributed as dist
+
+            decision = [None if early is None else early.status]
+            dist.broadcast_object_list(decision, src=0)
+            if decision[0] is not None and early is None:
+                early = Outcome(pair, decision[0], seconds=time.perf_counter() - t0)
+        if early is not None:
+            return early
         resume = bool(list_checkpoints(checkpoints))
         stop.raise_if_requested()
         trainer = Trainer(run, TrainOptions(out=pair.run_dir, resume=resume, progress=progress), env)

@@ -36,8 +36,8 @@ def _pairs(spec):
     return plan_study(load(spec), spec, "mini")
 
 
-def _rows(spec):
-    with Store.open(spec.parent / "echodsl.db", create=False) as store:
+def _rows(spec, url=None):
+    with Store.open(url or spec.parent / "echodsl.db", create=False) as store:
         return store.runs()
 
 
@@ -51,9 +51,11 @@ def _assert_complete(spec, reference):
 
 
 @pytest.mark.parametrize("processes", [2, 8])
-def test_concurrent_studies_train_each_pair_once(tmp_path, processes):
+def test_concurrent_studies_train_each_pair_once(tmp_path, processes, store_url):
+    """On a SQLite file and on a PostgreSQL database."""
     spec = write_spec(tmp_path, steps=2)
-    procs = [start_study(spec, "--json", log=tmp_path / f"study-{i}.log") for i in range(processes)]
+    procs = [start_study(spec, "--json", "--store", store_url, log=tmp_path / f"study-{i}.log")
+             for i in range(processes)]
     for p in procs:
         assert p.wait(timeout=900) == 0, (tmp_path / "study-0.log").read_text()[-3000:]
     outcomes = []
@@ -62,9 +64,9 @@ def test_concurrent_studies_train_each_pair_once(tmp_path, processes):
         outcomes += [r["status"] for r in json.loads(text[text.index("{"):])["runs"]]
     assert outcomes.count("finished") == 2, outcomes  # each pair trained by exactly one process
     assert set(outcomes) <= {"finished", "busy", "skipped"}
-    rows = _rows(spec)
+    rows = _rows(spec, store_url)
     assert sorted(r.profile for r in rows) == ["ctx", "i2v"] and {r.status for r in rows} == {"finished"}
-    with Store.open(spec.parent / "echodsl.db", create=False) as store:
+    with Store.open(store_url, create=False) as store:
         for r in rows:
             assert [m.step for m in store.metrics(r.run_id, branch="train", name="loss")] == [1, 2]
     for pair in _pairs(spec):
