@@ -86,3 +86,30 @@ def test_migrations_and_models_on_every_backend(store_url):
             assert set(inspect(conn).get_table_names()) == TABLES
             diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
             assert diffs == [], f"schema.py and the migrations disagree on {store.engine.dialect.name}: {diffs}"
+
+
+def test_a_store_from_before_run_claims_upgrades_keeping_its_rows(tmp_path):
+    from alembic import command
+
+    from echodsl.store.engine import make_engine
+    from echodsl.store.migrate import alembic_config
+
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn, conn.begin():
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    engine.dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO specs VALUES ('s', 'p', '{}', NULL, 1)")
+        conn.execute("INSERT INTO setups VALUES ('u', 'st', '{}', 1)")
+        conn.execute("INSERT INTO runs (spec_hash, setup_hash, build_hash, seed, profile, study, status, started_ms, "
+                     "heartbeat_ms, versions_json, device, host) VALUES ('s', 'u', 'b', 0, 'p', 'st', 'finished', "
+                     "1, 1, '{}', 'cpu', 'h')")
+        conn.execute("INSERT INTO metrics (run_id, branch, key, value, is_nan, timestamp_ms) "
+                     "VALUES (1, 'train', 'loss', 1.0, 0, 1)")
+    with Store.open(path) as store:
+        [run] = store.runs()
+        assert (run.status, run.owner) == ("finished", None) and len(store.metrics(run.run_id)) == 1
+    assert _tables(path) == TABLES
