@@ -27,17 +27,19 @@ study s {
 """
 
 # A process that claims IDENTITY at START (a shared wall-clock instant), prints what it got,
-# and then either exits at once (its claim dies with it) or holds it for HOLD seconds.
+# and stays alive (so its claim stays live) until the file RELEASE appears.
 CLAIMER = """
-import json, sys, time
+import json, os, sys, time
 from echodsl.store import RunIdentity, RunInfo, Store, collect_provenance
-url, start, hold = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+url, start, release = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 info = RunInfo(RunIdentity(*json.loads(sys.argv[4])), "a", "s", collect_provenance("cpu"))
 with Store.open(url) as store:
     time.sleep(max(0.0, start - time.time()))
     claim = store.claim_run(info)
     print(json.dumps([claim.action, claim.run.run_id]), flush=True)
-time.sleep(hold)
+deadline = time.time() + 300
+while not os.path.exists(release) and time.time() < deadline:
+    time.sleep(0.05)
 """
 
 
@@ -52,28 +54,30 @@ def recorded(store_url):
     return url, RunIdentity(profile.spec_hash, study.setup_hash, "build", 0)
 
 
-def _race(url: str, identity: RunIdentity, n: int, hold: float) -> list[tuple[str, int]]:
-    start = time.time() + 3.0  # every process has imported and opened the store by then
-    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, url, str(start), str(hold),
+def _race(url: str, identity: RunIdentity, n: int, release) -> list[tuple[str, int]]:
+    """``n`` processes claim at once; all stay alive until every one has its answer."""
+    start = time.time() + 3.0  # most processes have imported and opened the store by then
+    procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, url, str(start), str(release),
                                json.dumps([identity.spec_hash, identity.setup_hash, identity.build_hash,
                                            identity.seed])], stdout=subprocess.PIPE, text=True)
              for _ in range(n)]
-    results = []
+    results = [tuple(json.loads(p.stdout.readline())) for p in procs]
+    release.touch()
     for p in procs:
-        out, _ = p.communicate(timeout=120)
+        p.communicate(timeout=120)
         assert p.returncode == 0
-        results.append(tuple(json.loads(out.splitlines()[-1])))
+    release.unlink()
     return results
 
 
-def test_eight_racing_processes_open_one_run_and_one_takes_over_a_dead_claim(recorded):
+def test_eight_racing_processes_open_one_run_and_one_takes_over_a_dead_claim(recorded, tmp_path):
     url, identity = recorded
-    first = _race(url, identity, 8, hold=0)
+    first = _race(url, identity, 8, tmp_path / "release")
     assert sorted(a for a, _ in first) == ["busy"] * 7 + ["new"]
     run_id = next(r for a, r in first if a == "new")
     assert {r for _, r in first} == {run_id}
     # the winner has exited: its claim is dead on this host at once (no heartbeat wait)
-    second = _race(url, identity, 4, hold=0)
+    second = _race(url, identity, 4, tmp_path / "release")
     assert sorted(a for a, _ in second) == ["busy"] * 3 + ["resumed"]
     assert {r for _, r in second} == {run_id}
     with Store.open(url) as store:
