@@ -106,7 +106,12 @@ def backbone_config(preset: str = "tiny", config: str | Path | None = None) -> B
     path = path / "config.json" if path.is_dir() else path
     if not path.is_file():
         raise BuildError(f"backbone config not found: {path} (configs are read locally, never downloaded)")
-    data = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BuildError(f"backbone config {path} is not a JSON file ({exc})") from None
+    if not isinstance(data, dict):
+        raise BuildError(f"backbone config {path} must hold a JSON object, not {type(data).__name__}")
     overrides = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in _DIT_KEYS}
     if data.get("in_channels", cfg.latent_channels) != cfg.latent_channels:
         raise BuildError(f"{path}: in_channels {data['in_channels']} != the preset's latent channels {cfg.latent_channels}")

@@ -7,21 +7,41 @@ even a usage or IO failure is printed as one JSON object.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from typing import Any, Callable
 
 import click
 
+from echodsl import jsonout
 from echodsl.errors import DataError, EchoError, SpecError, UsageError
 from echodsl.lang.render import FORMAT_VERSION, SourceCache, render_full
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
+# Which extra brings each optional top-level module (see pyproject.toml).
+EXTRA_OF = {
+    **dict.fromkeys(("sqlalchemy", "alembic", "tabulate", "matplotlib"), "store"),
+    **dict.fromkeys(("diffusers", "einops", "safetensors", "torchmetrics", "PIL", "numpy", "tqdm", "scipy"), "model"),
+    "submitit": "slurm", "psycopg": "postgres", "flash_attn": "flash",
+}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> tuple[str, str] | None:
+    """(message, hint) naming what to install for a missing optional module, else None."""
+    module = (exc.name or "").split(".")[0]
+    if module == "torch":
+        return "this command needs torch, which is not installed", "pip install torch==2.13.0"
+    extra = EXTRA_OF.get(module)
+    if extra is None:
+        return None
+    return (f"this command needs the `{extra}` extra ({module} is not installed)",
+            f'pip install "echodsl[{extra}]"')
+
 
 def emit_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+    """Print ``obj`` as strict JSON (non-finite numbers become null plus a note)."""
+    click.echo(jsonout.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
 def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False, hint: str | None = None) -> None:
@@ -49,6 +69,8 @@ def guarded(fn: Callable) -> Callable:
         except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
             if os.environ.get("ECHODSL_DEBUG") or click.get_current_context().meta.get("echodsl.debug"):
                 raise
+            if isinstance(exc, ModuleNotFoundError) and (named := missing_extra(exc)):
+                fail(named[0], EXIT_USAGE, as_json=as_json, hint=named[1])
             if isinstance(exc, SpecError):
                 if as_json:
                     from echodsl.lang.render import report_json

@@ -11,6 +11,7 @@ import json
 
 import click
 
+from echodsl import jsonout
 from echodsl.cli.common import guarded
 from echodsl.errors import StoreError
 
@@ -61,7 +62,7 @@ def show(run_id, store_url, as_json) -> None:
     from echodsl.store.show import render_details, run_details
     with _open(store_url) as store:
         details = run_details(store, run_id)
-    _echo(json.dumps(details, indent=2, ensure_ascii=False) + "\n" if as_json else render_details(details))
+    _echo(jsonout.dumps(details, indent=2, ensure_ascii=False) + "\n" if as_json else render_details(details))
 
 
 def _selection(fn):

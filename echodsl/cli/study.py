@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -9,9 +11,11 @@ import click
 from echodsl.cli.common import emit_json, guarded
 
 
-@click.command(epilog="Exit codes: 0 every pair finished (or was already), 1 a pair failed or the spec "
-                      "has errors, 2 usage or IO problem. Re-running skips finished pairs and resumes "
-                      "interrupted ones from their checkpoints.")
+@click.command(epilog="Exit codes: 0 every pair finished (or was already, or another process trains it), "
+                      "1 a pair failed or the spec has errors, 2 usage or IO problem, 130/143 stopped by "
+                      "SIGINT/SIGTERM (each running pair checkpointed and marked interrupted). Re-running "
+                      "skips finished pairs and resumes interrupted ones from their newest intact checkpoint; "
+                      "any number of study processes may share one store (each pair is trained once).")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--study", "study", required=True, help="Study to run.")
 @click.option("--store", "store", envvar="ECHODSL_STORE", metavar="URL|PATH",
@@ -41,7 +45,18 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
     request = StudyRequest(spec, study, store, runs_dir, steps, dry_run, launch)
     echo = (lambda o: None) if as_json else (lambda o: click.echo(f"[{o.status}] {o.pair.label}"
                                                                    + (f": {o.error}" if o.error else ""), err=True))
-    result = run_study(request, echo)
+    from echodsl.runner.signals import RunInterrupted
+
+    try:
+        result = run_study(request, echo)
+    except RunInterrupted as exc:
+        click.echo(f"interrupted: {exc}; running pairs were checkpointed and marked interrupted "
+                   "(re-run the same command to resume)", err=True)
+        # Everything is recorded and the store is closed: leave now rather than wait on
+        # library threads (data loading, progress bars) that a signal may have stranded.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.exit_code)
     if as_json:
         page = None if dry_run else write_study_report(result)
         emit_json({**render_result(result, as_json=True), "report": None if page is None else str(page)})

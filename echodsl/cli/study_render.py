@@ -9,14 +9,14 @@ import click
 from tabulate import tabulate
 
 from echodsl.runner.study import StudyResult
-from echodsl.store.engine import resolve_url
+from echodsl.store.engine import redact_url, resolve_url
 
 
 def render_plan(result: StudyResult) -> str:
     rows = [(p.profile, p.seed, result.status[p], p.spec_hash[:12], str(p.run_dir)) for p in result.pairs]
     counts = {s: sum(1 for v in result.status.values() if v == s) for s in ("done", "resume", "new")}
     head = f"{len(result.pairs)} runs: {counts['done']} done, {counts['resume']} to resume, {counts['new']} new"
-    return head + f" (store: {result.store})\n" + tabulate(rows, headers=["profile", "seed", "status", "spec_hash",
+    return head + f" (store: {redact_url(result.store)})\n" + tabulate(rows, headers=["profile", "seed", "status", "spec_hash",
                                                                           "run directory"])
 
 
@@ -34,13 +34,16 @@ def render_result(result: StudyResult, as_json: bool = False):
             # seeds the interval over seed means separates nothing; probe-level pairing can.
             table = comparison_table(compare(store, study=study, setup=result.pairs[0].setup_hash, baseline=AUTO))
     if as_json:
-        return {"format_version": "1.0", "store": result.store,
+        return {"format_version": "1.0", "store": redact_url(result.store),
                 "runs": [{"profile": p.profile, "seed": p.seed, "status": result.status.get(p),
                           "run_dir": str(p.run_dir)} for p in result.pairs],
                 "failed": [{"profile": o.pair.profile, "seed": o.pair.seed, "error": o.error} for o in result.failed],
                 "comparison": None if table is None else table.document}
     lines = [f"{sum(o.status == s for o in result.outcomes)} {s}" for s in ("finished", "skipped", "failed")]
-    text = f"study {study}: " + ", ".join(lines) + f" (store: {result.store})\n"
+    busy = sum(o.status == "busy" for o in result.outcomes)
+    if busy:
+        lines.append(f"{busy} being trained by another process")
+    text = f"study {study}: " + ", ".join(lines) + f" (store: {redact_url(result.store)})\n"
     if table is None:
         return text
     text += "\n" + render(table, "text")
@@ -67,5 +70,5 @@ def write_study_report(result: StudyResult) -> Path | None:
             return write_report(store, result.pairs[0].study, report_dir(result), setup=result.pairs[0].setup_hash)
     except Exception as exc:  # noqa: BLE001 - never lose a finished study over its report
         click.secho(f"warning: the study's report was not written: {type(exc).__name__}: {exc}", fg="yellow", err=True)
-        click.echo(f"  hint: echodsl report --store {result.store} --study {result.pairs[0].study} --out DIR", err=True)
+        click.echo(f"  hint: echodsl report --store {redact_url(result.store)} --study {result.pairs[0].study} --out DIR", err=True)
         return None

@@ -29,6 +29,7 @@ from scipy import stats
 from echodsl.errors import DataError, UsageError
 
 LONG_COLUMNS = ("case_id", "judge", "score")
+MIN_SCORE, MAX_SCORE = 0.0, 100.0  # the open-domain overall score's range
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,12 @@ class Ratings:
 def read_ratings(path: str | Path) -> Ratings:
     """Read a ratings CSV (long or wide layout, see the module docstring)."""
     path = Path(path)
-    return parse_ratings(path.read_text(encoding="utf-8-sig"), str(path))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+                        "save the ratings as a UTF-8 CSV", str(path)) from None
+    return parse_ratings(text, str(path))
 
 
 def parse_ratings(text: str, source: str = "<ratings>") -> Ratings:
@@ -53,7 +59,7 @@ def parse_ratings(text: str, source: str = "<ratings>") -> Ratings:
     header = [c.strip() for c in rows[0]]
     long = all(c in header for c in LONG_COLUMNS)
     judges: list[str] = [] if long else [c for c in header if c != "case_id"]
-    cases: list[str] = []
+    cases: dict[str, None] = {}  # insertion-ordered set: membership in O(1) keeps parsing linear
     scores: dict[str, dict[str, float]] = {j: {} for j in judges}
     col = {name: i for i, name in enumerate(header)}
     for line, row in enumerate(rows[1:], start=2):
@@ -76,17 +82,19 @@ def parse_ratings(text: str, source: str = "<ratings>") -> Ratings:
                                 f"score {value!r} is not a number", source) from None
             if not math.isfinite(score):
                 raise DataError(f"line {line}: score {value!r} is not finite", source)
-            per_judge = scores.setdefault(judge, {})
-            if judge not in judges:
+            if not MIN_SCORE <= score <= MAX_SCORE:
+                raise DataError(f"line {line}: score {value!r} is outside {MIN_SCORE:g}–{MAX_SCORE:g} "
+                                "(overall scores are percentages)", source)
+            if judge not in scores:
                 judges.append(judge)
+            per_judge = scores.setdefault(judge, {})
             if case in per_judge:
                 raise DataError(f"line {line}: judge {judge!r} scores case {case!r} twice", source)
             per_judge[case] = score
-        if case not in cases:
-            cases.append(case)
+        cases.setdefault(case)
     if not judges:
         raise DataError("no judges found", source)
-    return Ratings(judges, cases, scores)
+    return Ratings(judges, list(cases), scores)
 
 
 @dataclass(frozen=True)

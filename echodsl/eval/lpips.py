@@ -10,8 +10,11 @@ and fed from files the user already has. ``--lpips-weights PATH`` accepts:
   (keys ``net.sliceK.N.weight`` plus ``linL.model.1.weight``). Where the file has no
   ``lin`` layers, the LPIPS v0.1 linear weights that ship inside torchmetrics
   (``lpips_models/alex.pth``) are used;
-* a whole model saved with ``torch.export.save`` (``.pt2``) or as TorchScript, called as
-  ``model(x, y)`` on (N, 3, H, W) frames in [-1, 1] and returning N distances.
+* a whole model saved with ``torch.export.save`` (``.pt2``), called as ``model(x, y)`` on
+  (N, 3, H, W) frames in [-1, 1] and returning N distances.
+
+Anything else (a TorchScript archive, a pickled module) is refused with a clear error:
+those formats run code from the file when loaded.
 
 Without a path there is no LPIPS: callers report the column as unavailable.
 
@@ -21,7 +24,7 @@ Letters: N image pairs, H/W pixels.
 from __future__ import annotations
 
 import re
-import warnings
+import zipfile
 from importlib import resources
 from pathlib import Path
 from typing import Callable
@@ -105,22 +108,23 @@ def load_lpips(path: str | Path | None) -> Lpips | None:
         module = torch.export.load(str(path)).module()
         return Lpips(module, str(path), "module")
     state = _read_state(path)
-    if state is None:  # not a state dict: try TorchScript
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            try:
-                module = torch.jit.load(str(path), map_location="cpu").eval()
-            except Exception as exc:  # noqa: BLE001 - any failure means "not a model file"
-                raise DataError(f"not an AlexNet/LPIPS state dict or saved model: {exc}", str(path)) from exc
-        return Lpips(module, str(path), "module")
+    if state is None:
+        raise DataError("not an AlexNet/LPIPS state dict (.safetensors, or a .pth/.pt of tensors) nor a "
+                        "torch.export .pt2; TorchScript and pickled modules are not loaded", str(path))
     return Lpips(_alex_from_state(state, path).eval(), str(path), "alex-state-dict")
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor] | None:
     if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise DataError(f"not a readable safetensors file ({exc})", str(path)) from None
+    if _is_torchscript(path):  # torch.load would hand it to torch.jit.load
+        return None
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - TorchScript archives and other formats land here
@@ -128,6 +132,15 @@ def _read_state(path: Path) -> dict[str, torch.Tensor] | None:
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     return obj if isinstance(obj, dict) else None
+
+
+def _is_torchscript(path: Path) -> bool:
+    """A TorchScript archive: a zip holding compiled code (``<name>/code/``) or constants."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(n.split("/", 1)[-1].startswith("code/") or n.endswith("/constants.pkl")
+                   for n in archive.namelist())
 
 
 # `features.3.weight` (torchvision), `net.slice2.3.weight` (lpips / torchmetrics)

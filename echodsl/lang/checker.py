@@ -16,7 +16,7 @@ from echodsl.lang.arguments import INVALID, ArgumentChecker, CheckedCall
 from echodsl.lang.diagnostics import Diagnostic, Note, did_you_mean, error
 from echodsl.lang.imports import ParsedFile
 from echodsl.lang.model import Profile, Variant
-from echodsl.lang.expand import expand, member_name
+from echodsl.lang.expand import MAX_NAME_BYTES, MAX_SWEEP_MEMBERS, expand, find_sweeps, member_count, member_name
 from echodsl.lang.rules import check_member
 from echodsl.lang.schema import PROFILE_CLAUSES, STUDY_CLAUSE_ORDER
 from echodsl.lang.source import Span
@@ -62,7 +62,7 @@ def check(files: list[ParsedFile]) -> tuple[Checked, list[Diagnostic]]:
             result.failed.add(name)
             continue
         before = len(diagnostics)
-        members = _members(name, clauses, diagnostics)
+        members = _members(name, clauses, diagnostics, decls[name].name.span)
         if len(diagnostics) > before:
             result.failed.add(name)
             continue
@@ -70,6 +70,11 @@ def check(files: list[ParsedFile]) -> tuple[Checked, list[Diagnostic]]:
         result.profiles.update((p.name, p) for p in members)
     for name, decl in decls.items():
         if isinstance(decl, ast.StudyDecl):
+            if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+                diagnostics.append(error("E125", f"study name `{name[:40]}…` is {len(name.encode('utf-8'))} bytes "
+                                         f"long; at most {MAX_NAME_BYTES}", decl.name.span,
+                                         hint="a study's runs go in a directory named after it: use a shorter name"))
+                continue
             study = check_study(decl, decls, result, diagnostics)
             if study is not None:
                 result.studies[name] = study
@@ -159,11 +164,29 @@ def _effective(name: str, decls: dict[str, Decl], own: dict, effective: dict, st
     return result
 
 
-def _members(name: str, clauses: dict[str, _Clause], diagnostics: list[Diagnostic]) -> list[Profile]:
+def _members(name: str, clauses: dict[str, _Clause], diagnostics: list[Diagnostic],
+             name_span: Span) -> list[Profile]:
+    calls = {k: c.call for k, c in clauses.items()}
+    sweeps = find_sweeps(calls)
+    count = member_count(sweeps)
+    if count > MAX_SWEEP_MEMBERS:
+        sizes = " × ".join(str(len(s.members)) for s in sweeps)
+        diagnostics.append(error(
+            "E124", f"`{name}` sweeps to {count:,} profiles ({sizes}); at most {MAX_SWEEP_MEMBERS:,}", name_span,
+            notes=tuple(Note(f"{s.path}: {len(s.members)} values", s.span) for s in sweeps),
+            hint="sweep fewer values at once, or split the sweep over several profiles"))
+        return []
     profiles = []
-    for bindings, concrete in expand({k: c.call for k, c in clauses.items()}):
+    for bindings, concrete in expand(calls):
         located = {k: _Clause(concrete[k], c.keyword_span, c.depth) for k, c in clauses.items()}
         full_name = member_name(name, bindings)
+        if len(full_name.encode("utf-8")) > MAX_NAME_BYTES:
+            diagnostics.append(error(
+                "E125", f"profile name `{full_name[:40]}…` is {len(full_name.encode('utf-8'))} bytes long; "
+                f"at most {MAX_NAME_BYTES}", name_span,
+                hint="run directories are named after profiles (sweep members add their values): "
+                     "use a shorter name"))
+            return []
         resolved = check_member(full_name, bindings, located, diagnostics)
         if resolved is None:
             continue

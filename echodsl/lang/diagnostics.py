@@ -56,6 +56,8 @@ CODES: dict[str, str] = {
     "E121": "not a profile",
     "E122": "clause takes one value",
     "E123": "listed twice",
+    "E124": "sweep expands to too many profiles",
+    "E125": "name too long",
     # warnings
     "W201": "token budget exceeded",
 }

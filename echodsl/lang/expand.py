@@ -8,6 +8,7 @@ so the name does not depend on how the arguments were written.
 from __future__ import annotations
 
 import itertools
+import math
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,19 @@ class Binding:
     path: str
     value: Any
     span: Span
+
+
+# One profile is one training run per seed: a cross product beyond this is a typo or a
+# job for several profiles, and expanding it would exhaust memory before any check ran.
+MAX_SWEEP_MEMBERS = 1024
+# A member's name becomes part of a run directory name (plus seed and hashes) and must
+# stay under the file systems' 255-byte limit.
+MAX_NAME_BYTES = 200
+
+
+def member_count(sweeps: list[SweepSet]) -> int:
+    """How many profiles the cross product of ``sweeps`` stands for (without building it)."""
+    return math.prod(len(s.members) for s in sweeps)
 
 
 def find_sweeps(clauses: dict[str, CheckedCall]) -> list[SweepSet]:

@@ -96,11 +96,16 @@ def format_file(path: Path, *, write: bool) -> FormatResult:
 
 def _atomic_write(path: Path, text: str) -> None:
     # Write beside the file and rename, so an interrupted fmt never leaves half a spec.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Through a symlink: the file it points to is rewritten and the link stays a link.
+    # The new file keeps the old one's permission bits (mkstemp would leave 0600).
+    target = Path(os.path.realpath(path))
+    mode = target.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -5,8 +5,10 @@ one shared store, so they can be mixed and re-run freely."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +16,10 @@ from typing import Callable
 
 from echodsl.errors import UsageError
 from echodsl.runner.plan import Pair
+from echodsl.runner.signals import STOP_SIGNALS, RunInterrupted
 from echodsl.runner.worker import EvalSizes, Outcome, run_pair
+
+STORE_ENV, PARENT_ENV = "ECHODSL_WORKER_STORE", "ECHODSL_WORKER_PARENT"  # read by echodsl.runner.__main__
 
 LAUNCHERS = ("local", "slurm")
 
@@ -45,18 +50,75 @@ def run_pairs(pairs: list[Pair], store_url: str, options: LaunchOptions,
             outcomes.append(outcome)
         return outcomes
     outcomes = []
-    with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-        futures = [pool.submit(_subprocess, pair, store_url, options) for pair in pairs]
+    with _Workers() as workers, ThreadPoolExecutor(max_workers=options.jobs) as pool:
+        futures = [pool.submit(_subprocess, pair, store_url, options, workers) for pair in pairs]
         for future in as_completed(futures):
             outcome = future.result()
             report(outcome)
             outcomes.append(outcome)
+    if workers.signum is not None:
+        raise RunInterrupted(workers.signum)
     return outcomes
 
 
+class _Workers:
+    """The live worker processes of ``--jobs N``. A SIGTERM/SIGINT to this process is
+    forwarded to each (they checkpoint, mark their runs interrupted and exit) and no new
+    pair starts; if this process is killed outright, they get SIGTERM from the kernel."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._procs: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> "_Workers":
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._forward)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def start(self, command: list[str], **kwargs) -> subprocess.Popen | None:
+        with self._lock:
+            if self.signum is not None:
+                return None
+            proc = subprocess.Popen(command, **kwargs)
+            self._procs.add(proc)
+            return proc
+
+    def wait(self, proc: subprocess.Popen) -> int:
+        code = proc.wait()
+        with self._lock:
+            self._procs.discard(proc)
+        return code
+
+    def _forward(self, signum: int, _frame) -> None:
+        self.signum = self.signum or signum
+        for proc in list(self._procs):
+            try:
+                proc.send_signal(signum)
+            except OSError:
+                pass
+
+
+def worker_env(store_url: str, options: LaunchOptions) -> dict[str, str]:
+    """The worker's environment: the store URL travels here, not in argv (``ps`` shows argv)."""
+    # N workers share the machine: give each its share of cores unless the user chose.
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // options.jobs))
+    env = {**os.environ, "OMP_NUM_THREADS": threads, STORE_ENV: store_url}
+    if options.gpus_per_run == 1:  # under torchrun the worker's parent is torchrun, which forwards signals
+        env[PARENT_ENV] = str(os.getpid())
+    return env
+
+
 def worker_command(pair: Pair, store_url: str, options: LaunchOptions) -> list[str]:
-    """The command line that runs one pair in a fresh process (torchrun-wrapped if asked)."""
-    args = ["-m", "echodsl.runner", pair.to_json(), store_url]
+    """The command line that runs one pair in a fresh process (torchrun-wrapped if asked).
+    ``store_url`` is not on it: pass :func:`worker_env` as the environment."""
+    args = ["-m", "echodsl.runner", pair.to_json()]
     s = options.sizes
     args += [f"--cases={s.cases or 0}", f"--chunks={s.chunks or 0}", f"--steps={s.steps or 0}"]
     if options.device:
@@ -67,17 +129,19 @@ def worker_command(pair: Pair, store_url: str, options: LaunchOptions) -> list[s
     return [sys.executable] + args
 
 
-def _subprocess(pair: Pair, store_url: str, options: LaunchOptions) -> Outcome:
+def _subprocess(pair: Pair, store_url: str, options: LaunchOptions, workers: _Workers) -> Outcome:
     log = pair.run_dir / "worker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    # N workers share the machine: give each its share of cores unless the user chose.
-    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // options.jobs))
     with log.open("a") as out:
-        proc = subprocess.run(worker_command(pair, store_url, options), stdout=out, stderr=subprocess.STDOUT,
-                              env={**os.environ, "OMP_NUM_THREADS": threads})
+        # its own session: a terminal's Ctrl-C reaches only this process, which forwards it once
+        proc = workers.start(worker_command(pair, store_url, options), stdout=out, stderr=subprocess.STDOUT,
+                             env=worker_env(store_url, options), start_new_session=True)
+        if proc is None:
+            return Outcome(pair, "interrupted", error="not started: the study was interrupted")
+        code = workers.wait(proc)
     tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-    status = {0: "finished", 3: "skipped"}.get(proc.returncode, "failed")
-    return Outcome(pair, status, error=None if status != "failed" else f"exit {proc.returncode}: "
+    status = {0: "finished", 3: "skipped", 4: "busy"}.get(code, "interrupted" if code > 128 else "failed")
+    return Outcome(pair, status, error=None if status in ("finished", "skipped") else f"exit {code}: "
                    f"{tail[0] if tail else ''} (log: {log})")
 
 

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from echodsl.errors import UsageError
 from echodsl.lang.api import load
 from echodsl.runner.launch import LaunchOptions, run_pairs
 from echodsl.runner.plan import Pair, plan_study
 from echodsl.runner.worker import Outcome, pretrain_shared
+from echodsl.store.engine import is_in_memory
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,12 @@ def planned_status(pairs: list[Pair], url: str) -> dict[Pair, str]:
 
 
 def run_study(request: StudyRequest, report: Callable[[Outcome], None] = lambda o: None) -> StudyResult:
+    url = store_url(request)
+    if is_in_memory(url):
+        raise UsageError(f"{url!r} is an in-memory database: a study's results would vanish with the process "
+                         "(and workers could not share it)", hint="pass --store with a file path or a server URL")
     doc = load(request.spec)
     pairs = plan_study(doc, request.spec, request.study, request.runs_dir, request.steps)
-    url = store_url(request)
     status = planned_status(pairs, url)
     if request.dry_run:
         return StudyResult(url, pairs, status)

@@ -1,7 +1,9 @@
 """One (profile × seed) of a study, start to finish: train, evaluate, record everything.
 
-Safe to run again at any point: a finished identity is skipped, an interrupted or failed
-one resumes from its newest checkpoint, and a run that dies takes nothing already
+Safe to run again at any point, and from any number of processes at once: the store's
+claim on the run identity lets exactly one process train it (the others report "busy"), a
+finished identity is skipped, an interrupted, failed or dead one is taken over and resumes
+from its newest checkpoint whose sha256 matches the one recorded, and a run that dies takes nothing already
 recorded with it. Works the same in-process, in a ``--jobs`` subprocess, under torchrun
 (rank 0 records) and in a SLURM job.
 """
@@ -9,6 +11,8 @@ recorded with it. Works the same in-process, in a ``--jobs`` subprocess, under t
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -21,13 +25,15 @@ from echodsl.eval.run import evaluate
 from echodsl.lang.api import load
 from echodsl.lang.model import Variant
 from echodsl.runner.plan import Pair
+from echodsl.runner.signals import RunInterrupted, StopRequest
 from echodsl.runtime import assemble
-from echodsl.runtime.checkpoint import list_checkpoints
+from echodsl.runtime.checkpoint import list_checkpoints, set_aside_corrupt
 from echodsl.runtime.distributed import init_distributed
 from echodsl.runtime.pretrain import ensure_pretrained
 from echodsl.runtime.trained import load_trained
 from echodsl.runtime.trainer import TrainOptions, Trainer
 from echodsl.store import MetricValue, RunIdentity, RunInfo, Store, collect_provenance
+from echodsl.store.owner import process_owner
 
 HEARTBEAT_S = 20.0
 MEMORY_USE_CASES = 16  # return segments of the final memory-use diagnostics
@@ -36,7 +42,7 @@ MEMORY_USE_CASES = 16  # return segments of the final memory-use diagnostics
 @dataclass(frozen=True)
 class Outcome:
     pair: Pair
-    status: str  # "skipped" | "finished" | "failed"
+    status: str  # "skipped" | "finished" | "failed" | "busy" (another process trains it) | "interrupted"
     run_id: int | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -106,29 +112,60 @@ def pretrain_shared(pairs: list[Pair], *, progress: bool = True) -> None:
 
 def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), device: str | None = None,
              progress: bool = True) -> Outcome:
+    """Train, evaluate and record one pair. SIGTERM/SIGINT checkpoint, mark the run
+    ``interrupted`` and raise :class:`~echodsl.runner.signals.RunInterrupted`; every other
+    failure (the store's included) becomes a "failed" outcome, never an exception."""
+    with StopRequest() as stop:
+        return _run_pair(pair, store_url, sizes, device, progress, stop)
+
+
+def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, progress: bool,
+              stop: StopRequest) -> Outcome:
     t0 = time.perf_counter()
-    env = init_distributed(device)
-    study, profile, run = run_config(pair)
-    identity = RunIdentity(profile.spec_hash, run.setup_hash, build_hash(), pair.seed)
-    store = Store.open(store_url) if env.main else None
-    run_id, resume = None, bool(list_checkpoints(pair.run_dir / "checkpoints"))
-    if store is not None:
-        store.record_setup(study.model_copy(update={"train": run.train}))
-        store.record_spec(profile, pair.spec.read_text(encoding="utf-8"))
-        if store.find_run(identity, statuses=("finished",)):
-            return Outcome(pair, "skipped", seconds=time.perf_counter() - t0)
-        found = store.resumable(identity)
-        if found is not None:
-            run_id = store.resume_run(found[0].run_id).run_id
-        else:
-            run_id = store.start_run(RunInfo(identity, profile.name, study.name,
-                                             collect_provenance(str(env.device)), compile_mode="eager"))
-    beat = _Heartbeat(store, run_id) if store is not None else None
+    store, run_id, beat, owner = None, None, None, process_owner()
     try:
+        env = init_distributed(device)
+        study, profile, run = run_config(pair)
+        identity = RunIdentity(profile.spec_hash, run.setup_hash, build_hash(), pair.seed)
+        checkpoints = pair.run_dir / "checkpoints"
+        if env.main:
+            store = Store.open(store_url)
+            store.record_setup(study.model_copy(update={"train": run.train}))
+            store.record_spec(profile, pair.spec.read_text(encoding="utf-8"))
+            claim = store.claim_run(RunInfo(identity, profile.name, study.name, collect_provenance(str(env.device)),
+                                            compile_mode="eager"), owner=owner)
+            if claim.action == "done":
+                early = Outcome(pair, "skipped", claim.run.run_id, seconds=time.perf_counter() - t0)
+            elif claim.action == "busy":
+                early = Outcome(pair, "busy", claim.run.run_id, f"run {claim.run.run_id} is being trained by "
+                                f"{claim.previous_owner or 'another process'}", time.perf_counter() - t0)
+            else:
+                early = None
+                run_id = claim.run.run_id
+                recorded = {a.path: a.sha256 for a in store.artifacts(run_id) if a.kind == "checkpoint"}
+                for note in set_aside_corrupt(checkpoints, recorded):
+                    print(f"echodsl: {note}; resuming from the newest intact checkpoint", file=sys.stderr)
+                beat = _Heartbeat(store, run_id, owner)
+        else:
+            early = None
+        if env.world > 1:  # every rank follows rank 0's claim (and sees the checkpoints it kept)
+            import torch.distributed as dist
+
+            decision = [None if early is None else early.status]
+            dist.broadcast_object_list(decision, src=0)
+            if decision[0] is not None and early is None:
+                early = Outcome(pair, decision[0], seconds=time.perf_counter() - t0)
+        if early is not None:
+            return early
+        resume = bool(list_checkpoints(checkpoints))
+        stop.raise_if_requested()
         init = ensure_pretrained(run, shared_cache(pair), progress=progress)
         trainer = Trainer(run, TrainOptions(out=pair.run_dir, resume=resume, progress=progress, init_from=init), env)
         beat and beat.watch(trainer)
-        result = trainer.fit(on_checkpoint=lambda p: store and store.log_artifact(run_id, p, kind="checkpoint"))
+        with stop.training():
+            result = trainer.fit(on_checkpoint=lambda p: store and store.log_artifact(run_id, p, kind="checkpoint"),
+                                 should_stop=lambda: stop.requested)
+        stop.raise_if_requested()
         if store is None:
             return Outcome(pair, "finished", seconds=time.perf_counter() - t0)
         store.log_metrics(run_id, _train_metrics(pair.run_dir, result.steps_per_s))
@@ -145,15 +182,23 @@ def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), devi
             store.log_artifact(run_id, path, kind="image" if path.suffix == ".png" else "file")
         step_s = 1.0 / result.steps_per_s if result.steps_per_s else None
         hours = (time.perf_counter() - t0) / 3600 * max(env.world, 1)
-        store.finish_run(run_id, "finished", steps=result.steps, step_time_s=step_s, device_hours=hours)
+        stop.raise_if_requested()
+        store.finish_run(run_id, "finished", steps=result.steps, step_time_s=step_s, device_hours=hours, owner=owner)
         return Outcome(pair, "finished", run_id, seconds=time.perf_counter() - t0)
     except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
+            exc = RunInterrupted(signal.SIGINT)
+        if beat is not None:
+            beat.stop()
         if store is not None and run_id is not None:
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            store.finish_run(run_id, status, error=f"{type(exc).__name__}: {exc}")
+            status = "interrupted" if isinstance(exc, RunInterrupted) else "failed"
+            try:
+                store.finish_run(run_id, status, error=f"{type(exc).__name__}: {exc}", owner=owner)
+            except Exception:  # noqa: BLE001 - e.g. taken over meanwhile; the original error matters more
+                pass
         if isinstance(exc, Exception):
             return Outcome(pair, "failed", run_id, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
-        raise
+        raise exc from None
     finally:
         if beat is not None:
             beat.stop()
@@ -186,8 +231,8 @@ def _train_metrics(run_dir: Path, steps_per_s: float) -> list[MetricValue]:
 class _Heartbeat:
     """Beats from a background thread so long steps (or a torch.compile) never read as dead."""
 
-    def __init__(self, store: Store, run_id: int):
-        self.store, self.run_id, self.trainer = store, run_id, None
+    def __init__(self, store: Store, run_id: int, owner: str):
+        self.store, self.run_id, self.owner, self.trainer = store, run_id, owner, None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
@@ -198,7 +243,7 @@ class _Heartbeat:
     def _loop(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):
             try:
-                self.store.heartbeat(self.run_id, steps=self.trainer.step if self.trainer else None)
+                self.store.heartbeat(self.run_id, steps=self.trainer.step if self.trainer else None, owner=self.owner)
             except Exception:  # noqa: BLE001 - a missed beat must not kill training
                 pass
 

@@ -2,12 +2,16 @@
 with the trainer's small state (step, spike tracker, identity hashes) as JSON metadata.
 
 Written atomically (temp file in the same directory, then rename) so a run killed while
-saving never leaves a half-written checkpoint behind; the newest ``keep`` are kept.
+saving never leaves a half-written checkpoint behind; the newest ``keep`` are kept. Each
+has a ``.sha256`` beside it; reading checks it, and :func:`set_aside_corrupt` moves away
+every checkpoint whose bytes no longer match (that file or the hash the store recorded),
+so a resume falls back to the newest intact one.
 Keys never carry ``_orig_mod.`` (a compiled model saves like an eager one).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -45,6 +49,48 @@ def list_checkpoints(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if _NAME.search(p.name))
 
 
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def recorded_digest(path: Path) -> str | None:
+    """The sha256 written beside ``path`` when it was saved (None for older checkpoints)."""
+    try:
+        text = digest_path(path).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text[0] if text and re.fullmatch(r"[0-9a-f]{64}", text[0]) else None
+
+
+def set_aside_corrupt(directory: Path, recorded: dict[str, str] | None = None) -> list[str]:
+    """Rename every checkpoint in ``directory`` whose sha256 differs from the one recorded
+    for it (``recorded`` maps resolved paths to hashes, e.g. from the results store; else
+    the ``.sha256`` file beside it) to ``<name>.corrupt``, out of the resume path.
+    Returns one message per file set aside."""
+    recorded = recorded or {}
+    notes = []
+    for path in list_checkpoints(directory):
+        expected = [d for d in (recorded.get(str(path.resolve())), recorded_digest(path)) if d]
+        if not expected:
+            continue
+        actual = sha256_of(path)
+        if any(actual != d for d in expected):
+            aside = path.with_name(f"{path.name}.corrupt")
+            os.replace(path, aside)
+            digest_path(path).unlink(missing_ok=True)
+            notes.append(f"checkpoint {path} does not match its recorded sha256 "
+                         f"({actual[:12]} ≠ {expected[0][:12]}); set aside as {aside.name}")
+    return notes
+
+
 def _clean_key(key: str) -> str:
     return key.replace("_orig_mod.", "")
 
@@ -69,17 +115,35 @@ def save_checkpoint(directory: Path, step: int, model: torch.nn.Module, optimize
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        digest = sha256_of(Path(tmp))
+        _write_atomic(digest_path(path), f"{digest}  {path.name}\n")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     for old in list_checkpoints(directory)[:-keep]:
         old.unlink(missing_ok=True)
+        digest_path(old).unlink(missing_ok=True)
     return path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def read_checkpoint(path: Path) -> Checkpoint:
     """Read and validate a checkpoint; a corrupt or foreign file is a clear RuntimeFailure."""
+    expected = recorded_digest(path)
+    if expected is not None and path.is_file() and sha256_of(path) != expected:
+        raise RuntimeFailure(f"checkpoint {path} does not match the sha256 recorded when it was saved "
+                             f"({digest_path(path).name}); delete it to resume from an earlier one")
     try:
         tensors = load_file(str(path))
         from safetensors import safe_open

@@ -245,9 +245,12 @@ class Trainer:
         return loss_value, skip
 
     def fit(self, on_sample: Callable[[int], dict] | None = None,
-            on_checkpoint: Callable[[Path], None] | None = None) -> TrainResult:
+            on_checkpoint: Callable[[Path], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> TrainResult:
         """Train to ``flow.steps``. ``on_sample(step)`` returns extra metrics to log every
-        ``sample_every`` steps; ``on_checkpoint(path)`` hears of every checkpoint written."""
+        ``sample_every`` steps; ``on_checkpoint(path)`` hears of every checkpoint written.
+        When ``should_stop()`` turns true (a signal arrived) the loop checkpoints after the
+        current step and returns early (``steps`` < ``flow.steps``)."""
         self.prepare_out()
         total, start_step, t0 = self.flow.steps, self.step, time.perf_counter()
         bar = _progress(self.options.progress and self.env.main, total, self.step, self.run.profile.name)
@@ -273,13 +276,16 @@ class Trainer:
                     samples.append(sample)
                     if log:
                         log.write(json.dumps(sample) + "\n")
-                if self.step % self.options.checkpoint_every == 0 or self.step == total:
+                stopping = bool(should_stop and should_stop())
+                if self.step % self.options.checkpoint_every == 0 or self.step == total or stopping:
                     log and log.flush()
                     saved = self.save()
                     if saved is not None:
                         last = saved
                         if on_checkpoint:
                             on_checkpoint(saved)
+                if stopping:
+                    break
         finally:
             if bar:
                 bar.close()

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from tabulate import tabulate
 
+from echodsl import jsonout
 from echodsl.store.columns import TABLE1, column
 from echodsl.store.compare import Comparison, show_value
 from echodsl.store.records import Run
@@ -111,7 +111,7 @@ def render(table: Table, fmt: str) -> str:
     """The table in one of :data:`FORMATS`, ending in a newline."""
     if fmt == "json":
         doc = {"format_version": FORMAT_VERSION, "kind": table.kind, **table.document}
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        return jsonout.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(table.records[0]) if table.records else table.headers,

@@ -76,6 +76,19 @@ def upgrade(engine: Engine) -> str:
     return head
 
 
+def check_at_head(engine: Engine) -> None:
+    """For a store opened read-only: it must already be at this echodsl's schema."""
+    head = head_revision()
+    with engine.connect() as conn:
+        current = current_revision(conn)
+    if current == head:
+        return
+    if current is not None:
+        _check_known(engine, current, head)
+    raise StoreError(f"{_where(engine)} is read-only here and at schema revision {current!r}, older than "
+                     f"this echodsl's {head!r}; open it once where it is writable to upgrade it")
+
+
 def _check_known(engine: Engine, revision: str, head: str) -> None:
     try:
         ScriptDirectory.from_config(alembic_config()).get_revision(revision)
@@ -86,7 +99,7 @@ def _check_known(engine: Engine, revision: str, head: str) -> None:
 
 
 def _where(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    return getattr(engine, "echodsl_where", None) or engine.url.render_as_string(hide_password=True)
 
 
 def dump_schema(engine: Engine) -> str:

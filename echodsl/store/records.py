@@ -56,12 +56,28 @@ class Run:
     step_time_s: float | None  # mean seconds per training step
     device_hours: float | None  # total accelerator time of the run
     error: str | None
+    owner: str | None = None  # "host:pid:start" of the process that trains (or trained) it
 
     @property
     def device_hours_per_step(self) -> float | None:
         if self.device_hours is not None and self.steps:
             return self.device_hours / self.steps
         return None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What :meth:`Store.claim_run` decided for one identity.
+
+    ``action``: "done" (a finished run exists: skip), "busy" (another live process trains
+    it: leave it alone), "new" (a fresh run was opened for this process) or "resumed" (a
+    dead, interrupted or failed run was taken over by this process; continue from
+    ``checkpoint`` if there is one)."""
+
+    action: str
+    run: Run | None
+    checkpoint: "Artifact | None" = None
+    previous_owner: str | None = None  # the owner a "busy" or "resumed" run had
 
 
 @dataclass(frozen=True)
@@ -136,7 +152,7 @@ def run_from_sql(row: SqlRun, stale_before_ms: int) -> Run:
         provenance=Provenance(device=row.device, host=row.host, git_commit=row.git_commit,
                               git_dirty=row.git_dirty, versions=json.loads(row.versions_json)),
         compile_mode=row.compile_mode, steps=row.steps, step_time_s=row.step_time_s,
-        device_hours=row.device_hours, error=row.error,
+        device_hours=row.device_hours, error=row.error, owner=row.owner,
     )
 
 

@@ -97,6 +97,20 @@ class SqlRun(Base):
     step_time_s: Mapped[float | None] = mapped_column(Float(53))
     device_hours: Mapped[float | None] = mapped_column(Float(53))
     error: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(255))  # "host:pid:start" of the process training it
+
+
+class SqlRunClaim(Base):
+    """Exactly one row per run identity: claiming a pair locks it, so concurrent runners
+    agree on which run (``run_id``) trains that pair."""
+
+    __tablename__ = "run_claims"
+    spec_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    setup_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    build_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seed: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.run_id"))
+    claimed_ms: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
 
 class SqlMetric(Base):

@@ -41,7 +41,7 @@ CREATE TABLE runs (
 	steps BIGINT,
 	step_time_s FLOAT,
 	device_hours FLOAT,
-	error TEXT,
+	error TEXT, owner VARCHAR(255),
 	CONSTRAINT pk_runs PRIMARY KEY (run_id),
 	CONSTRAINT fk_runs_spec_hash_specs FOREIGN KEY(spec_hash) REFERENCES specs (spec_hash),
 	CONSTRAINT fk_runs_setup_hash_setups FOREIGN KEY(setup_hash) REFERENCES setups (setup_hash),
@@ -115,4 +115,15 @@ CREATE TABLE case_results (
 	CONSTRAINT ck_case_results_branch CHECK (branch IN ('replay', 'return_in', 'return_open', 'train', 'write', 'memory')),
 	CONSTRAINT ck_case_results_status CHECK (status IN ('ok', 'failed')),
 	CONSTRAINT uq_case_results_run_id_branch_case_id_judge UNIQUE (run_id, branch, case_id, judge)
+);
+
+CREATE TABLE run_claims (
+	spec_hash VARCHAR(64) NOT NULL,
+	setup_hash VARCHAR(64) NOT NULL,
+	build_hash VARCHAR(64) NOT NULL,
+	seed INTEGER NOT NULL,
+	run_id INTEGER,
+	claimed_ms BIGINT NOT NULL,
+	CONSTRAINT pk_run_claims PRIMARY KEY (spec_hash, setup_hash, build_hash, seed),
+	CONSTRAINT fk_run_claims_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (run_id)
 );

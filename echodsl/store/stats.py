@@ -63,10 +63,16 @@ def mean_ci(values: Iterable[float | None]) -> MeanCI:
     n, missing = len(xs), len(given) - len(xs)
     if n == 0:
         return MeanCI(None, None, 0, missing)
-    mean = math.fsum(xs) / n
+    if not all(math.isfinite(x) for x in xs):  # an infinite PSNR (identical frames) has no interval
+        return MeanCI(sum(xs) / n, None, n, missing)
+    # Work in units of the largest magnitude, so values near the float limit (two of 1e308)
+    # cannot overflow the sums; the results are scaled back (an interval wider than the
+    # float range is reported as infinite).
+    scale = max(abs(x) for x in xs) or 1.0
+    ys = [x / scale for x in xs]
+    mean_y = math.fsum(ys) / n
     if n == 1:
-        return MeanCI(mean, None, 1, missing)
-    if not math.isfinite(mean):  # an infinite PSNR (identical frames) has no interval
-        return MeanCI(mean, None, n, missing)
-    sd = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
-    return MeanCI(mean, t975(n - 1) * sd / math.sqrt(n), n, missing)
+        return MeanCI(mean_y * scale, None, 1, missing)
+    sd_y = math.sqrt(math.fsum((y - mean_y) ** 2 for y in ys) / (n - 1))
+    half_y = t975(n - 1) * sd_y / math.sqrt(n)
+    return MeanCI(mean_y * scale, half_y * scale, n, missing)  # float products overflow to inf

@@ -6,15 +6,11 @@ A study runner uses it like this::
     store.record_setup(study)
     store.record_spec(profile, source_text)
     identity = RunIdentity(profile.spec_hash, study.setup_hash, build_hash, seed)
-    if store.find_run(identity, statuses=("finished",)):
-        ...                                   # done already: skip
-    elif found := store.resumable(identity):
-        run, checkpoint = found
-        run_id = store.resume_run(run.run_id).run_id  # continue from checkpoint.path
-    else:
-        run_id = store.start_run(RunInfo(identity, profile.name, study.name,
-                                         collect_provenance(device)))
-    store.heartbeat(run_id, steps=...)        # at least every stale_after_s / 2 seconds
+    claim = store.claim_run(RunInfo(identity, profile.name, study.name, collect_provenance(device)))
+    if claim.action in ("done", "busy"):
+        ...                                   # finished already, or another process trains it
+    run_id = claim.run.run_id                 # "new", or "resumed": continue from claim.checkpoint
+    store.heartbeat(run_id, steps=..., owner=claim.run.owner)  # at least every stale_after_s / 2 s
     store.log_artifact(run_id, ckpt_path, kind="checkpoint")   # after each checkpoint save
     store.log_metrics(run_id, [MetricValue("replay", "psnr", 12.5), ...])
     store.log_case(run_id, "return_open", r.case_id, {**subscores, "overall": r.overall},
@@ -23,6 +19,10 @@ A study runner uses it like this::
     store.finish_run(run_id, "finished", steps=..., step_time_s=..., device_hours=...)
 
 Each method is one short transaction, so any number of processes can write to one store.
+:meth:`Store.claim_run` is how concurrent runners agree: it locks the identity's one row in
+``run_claims``, so of any number of processes (on one machine or many sharing a server)
+exactly one trains each identity; a claim whose owner is dead (its heartbeat expired, or
+its process is gone from this host) is taken over, keeping the same run row.
 A ``running`` run whose heartbeat is older than ``stale_after_s`` reads as
 ``interrupted`` in every query; :meth:`Store.mark_interrupted` also writes that down.
 Open a ``Store`` in each process (after a fork, not before).
@@ -35,18 +35,19 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import and_, case, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import and_, case, delete, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from echodsl.errors import StoreError
 from echodsl.lang.model import Profile, Study, canonical_json
 from echodsl.store import records as rec
 from echodsl.store import writes
-from echodsl.store.engine import make_engine, reading, resolve_url
-from echodsl.store.migrate import upgrade
+from echodsl.store.engine import inspect_sqlite_file, make_engine, reading, resolve_url, sqlite_path
+from echodsl.store.migrate import check_at_head, upgrade
+from echodsl.store.owner import owner_is_dead, process_owner
 from echodsl.store.schema import (STATUSES, SqlArtifact, SqlCaseResult, SqlLatestMetric, SqlMetric, SqlRun,
-                                  SqlSetup, SqlSpec, now_ms)
+                                  SqlRunClaim, SqlSetup, SqlSpec, now_ms)
 
 DEFAULT_STALE_AFTER_S = 120.0
 _PREFERENCE = ("finished", "running", "interrupted", "failed")  # find_run's choice among matches
@@ -62,18 +63,30 @@ class Store:
 
     @classmethod
     def open(cls, url_or_path: str | os.PathLike, *, stale_after_s: float = DEFAULT_STALE_AFTER_S,
-             create: bool = True) -> "Store":
+             create: bool = True, read_only: bool | None = None) -> "Store":
         """Open (creating or upgrading) the store at a path (SQLite file) or SQLAlchemy URL.
-        With ``create=False`` a SQLite file that does not exist is an error, not a new store."""
+        With ``create=False`` a SQLite file that does not exist is an error, not a new store.
+
+        A SQLite file is looked at read-only first: one that is not SQLite, or a SQLite
+        database that is not an echodsl store, is refused untouched (never switched to WAL);
+        an empty (0-byte) file becomes a new store, with a warning saying so. A file on
+        read-only media or without write permission (or ``read_only=True``) is opened
+        read-only: queries work, writes fail, nothing is migrated."""
         url = resolve_url(url_or_path)
-        if not create and url.startswith("sqlite:///") and not os.path.exists(url.removeprefix("sqlite:///")):
-            raise StoreError(f"{url.removeprefix('sqlite:///')}: no results store here")
-        engine = make_engine(url)
+        path = sqlite_path(url)
+        if not create and path is not None and not path.exists():
+            raise StoreError(f"{path}: no results store here")
+        if path is not None and path.exists():
+            read_only = inspect_sqlite_file(path, read_only)
+        engine = make_engine(url, read_only=bool(read_only and path is not None))
         if engine.dialect.name not in writes.SUPPORTED_DIALECTS:
             engine.dispose()
             raise StoreError(f"unsupported database {engine.dialect.name!r}: use SQLite or PostgreSQL")
         try:
-            upgrade(engine)
+            if read_only and path is not None:
+                check_at_head(engine)
+            else:
+                upgrade(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StoreError(f"cannot open {_where(engine)}: {_reason(exc)}") from None
@@ -131,43 +144,107 @@ class Store:
 
     # --- run lifecycle -----------------------------------------------------------------
 
-    def start_run(self, info: rec.RunInfo) -> int:
-        """Open a ``running`` run; its spec and setup must have been recorded. Returns run_id."""
+    def start_run(self, info: rec.RunInfo, *, owner: str | None = None) -> int:
+        """Open a ``running`` run owned by this process (or ``owner``); its spec and setup
+        must have been recorded. Returns run_id. Runners use :meth:`claim_run` instead,
+        which never opens a second run for one identity."""
         ident, prov = info.identity, info.provenance
         stamp = now_ms()
         row = SqlRun(spec_hash=ident.spec_hash, setup_hash=ident.setup_hash, build_hash=ident.build_hash,
                      seed=ident.seed, profile=info.profile, study=info.study, status="running",
                      started_ms=stamp, heartbeat_ms=stamp, git_commit=prov.git_commit, git_dirty=prov.git_dirty,
                      versions_json=json.dumps(prov.versions, sort_keys=True), device=prov.device, host=prov.host,
-                     compile_mode=info.compile_mode)
+                     compile_mode=info.compile_mode, owner=owner or process_owner())
         with self._write() as s:
-            if s.get(SqlSpec, ident.spec_hash) is None:
-                raise StoreError(f"spec {ident.spec_hash[:12]} is not recorded: call record_spec first")
-            if s.get(SqlSetup, ident.setup_hash) is None:
-                raise StoreError(f"setup {ident.setup_hash[:12]} is not recorded: call record_setup first")
+            _check_recorded(s, ident)
             s.add(row)
             s.flush()
             return row.run_id
 
-    def heartbeat(self, run_id: int, *, steps: int | None = None) -> None:
+    def claim_run(self, info: rec.RunInfo, *, owner: str | None = None) -> rec.Claim:
+        """Decide, atomically, what this process does about ``info.identity`` (see
+        :class:`~echodsl.store.records.Claim`): one transaction holding the identity's claim
+        row locked, so two processes never both get "new" or "resumed" for one identity.
+
+        Taking over keeps the run row and its checkpoints but drops the metrics and cases
+        it had logged: the new owner logs them again, so nothing is counted twice."""
+        owner = owner or process_owner()
+        ident = info.identity
+        key = {"spec_hash": ident.spec_hash, "setup_hash": ident.setup_hash, "build_hash": ident.build_hash,
+               "seed": ident.seed}
+        with self._write() as s:
+            _check_recorded(s, ident)
+            s.execute(writes.insert(s, SqlRunClaim).values(**key, run_id=None, claimed_ms=now_ms())
+                      .on_conflict_do_nothing())
+            claim = s.scalars(select(SqlRunClaim).filter_by(**key).with_for_update()).one()
+            rows = list(s.scalars(select(SqlRun).filter_by(**key).order_by(SqlRun.run_id.desc())))
+            stale = self._stale_before()
+            done = [r for r in rows if r.status == "finished"]
+            if done:
+                return rec.Claim("done", rec.run_from_sql(done[0], stale))
+            live = [r for r in rows if r.status == "running" and r.heartbeat_ms >= stale
+                    and r.owner != owner and not owner_is_dead(r.owner)]
+            if live:
+                return rec.Claim("busy", rec.run_from_sql(live[0], stale), previous_owner=live[0].owner)
+            stamp = now_ms()
+            chosen = next((r for r in rows if r.run_id == claim.run_id), None) \
+                or next((r for r in rows if self._has_checkpoint(s, r.run_id)), None) \
+                or (rows[0] if rows else None)
+            for other in rows:  # older duplicates (stores written before claims): close them
+                if other is not chosen and other.status == "running":
+                    other.status, other.ended_ms = "interrupted", other.heartbeat_ms
+            claim.claimed_ms = stamp
+            if chosen is None:
+                prov = info.provenance
+                chosen = SqlRun(**key, profile=info.profile, study=info.study, status="running", started_ms=stamp,
+                                heartbeat_ms=stamp, git_commit=prov.git_commit, git_dirty=prov.git_dirty,
+                                versions_json=json.dumps(prov.versions, sort_keys=True), device=prov.device,
+                                host=prov.host, compile_mode=info.compile_mode, owner=owner)
+                s.add(chosen)
+                s.flush()
+                claim.run_id = chosen.run_id
+                return rec.Claim("new", rec.run_from_sql(chosen, stale))
+            previous = chosen.owner
+            for table in (SqlMetric, SqlLatestMetric, SqlCaseResult):
+                s.execute(delete(table).where(table.run_id == chosen.run_id))
+            chosen.status, chosen.heartbeat_ms, chosen.ended_ms, chosen.error = "running", stamp, None, None
+            chosen.owner, chosen.host = owner, info.provenance.host
+            claim.run_id = chosen.run_id
+            s.flush()
+            ckpts = s.scalars(select(SqlArtifact).where(SqlArtifact.run_id == chosen.run_id,
+                                                         SqlArtifact.kind == "checkpoint")).all()
+            newest = max(ckpts, key=lambda a: (a.timestamp_ms, a.path)) if ckpts else None
+            return rec.Claim("resumed", rec.run_from_sql(chosen, stale),
+                             rec.artifact_from_sql(newest) if newest else None, previous)
+
+    @staticmethod
+    def _has_checkpoint(s: Session, run_id: int) -> bool:
+        query = select(SqlArtifact.id).where(SqlArtifact.run_id == run_id, SqlArtifact.kind == "checkpoint")
+        return s.scalars(query.limit(1)).first() is not None
+
+    def heartbeat(self, run_id: int, *, steps: int | None = None, owner: str | None = None) -> None:
         """Say the run is alive (and how many steps it has done). Raises if the run is no
-        longer ``running``: it was finished, or marked interrupted and maybe taken over."""
+        longer ``running`` (finished, or marked interrupted), or, given ``owner``, if another
+        process has taken it over."""
         with self._write() as s:
             row = self._get_run(s, run_id)
             if row.status != "running":
                 raise StoreError(f"run {run_id} is {row.status}, not running; another process may have resumed it")
+            _check_owner(row, owner)
             row.heartbeat_ms = now_ms()
             if steps is not None:
                 row.steps = steps
 
     def finish_run(self, run_id: int, status: str = "finished", *, steps: int | None = None,
                    step_time_s: float | None = None, device_hours: float | None = None,
-                   error: str | None = None) -> None:
-        """End a run as finished, failed or interrupted, with its timings."""
+                   error: str | None = None, owner: str | None = None) -> None:
+        """End a run as finished, failed or interrupted, with its timings. Given ``owner``,
+        refuses if another process has taken the run over (its result is not ours)."""
         if status not in STATUSES or status == "running":
             raise StoreError(f"a run ends as finished, failed or interrupted, not {status!r}")
         with self._write() as s:
             row = self._get_run(s, run_id)
+            _check_owner(row, owner)
             row.status, row.ended_ms, row.error = status, now_ms(), error
             row.heartbeat_ms = row.ended_ms
             for name, value in (("steps", steps), ("step_time_s", step_time_s), ("device_hours", device_hours)):
@@ -330,6 +407,10 @@ class Store:
                 yield s
         except IntegrityError as exc:
             raise StoreError(f"{self.url}: rejected write ({_reason(exc)}); is the run id right?") from None
+        except OperationalError as exc:
+            if "readonly" in str(exc).replace("-", "").replace(" ", "").lower():
+                raise StoreError(f"{self.url} is read-only here: it can be queried but not written") from None
+            raise StoreError(f"{self.url}: {_reason(exc)}") from None
         except SQLAlchemyError as exc:
             raise StoreError(f"{self.url}: {_reason(exc)}") from None
 
@@ -342,8 +423,20 @@ class Store:
             raise StoreError(f"{self.url}: {_reason(exc)}") from None
 
 
+def _check_recorded(s: Session, ident: rec.RunIdentity) -> None:
+    if s.get(SqlSpec, ident.spec_hash) is None:
+        raise StoreError(f"spec {ident.spec_hash[:12]} is not recorded: call record_spec first")
+    if s.get(SqlSetup, ident.setup_hash) is None:
+        raise StoreError(f"setup {ident.setup_hash[:12]} is not recorded: call record_setup first")
+
+
+def _check_owner(row: SqlRun, owner: str | None) -> None:
+    if owner is not None and row.owner is not None and row.owner != owner:
+        raise StoreError(f"run {row.run_id} was taken over by {row.owner}; this process no longer owns it")
+
+
 def _where(engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    return getattr(engine, "echodsl_where", None) or engine.url.render_as_string(hide_password=True)
 
 
 def _reason(exc: SQLAlchemyError) -> str:

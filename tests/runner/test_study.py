@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,13 +82,19 @@ def test_interrupted_run_resumes_from_its_checkpoint(spec):
         store.record_spec(doc.profile("ctx"))
         identity = RunIdentity(pair.spec_hash, pair.setup_hash, build_hash(), 0)
         run_id = store.start_run(RunInfo(identity, "ctx", "mini", collect_provenance("cpu")))
-        store.log_artifact(run_id, next((pair.run_dir / "checkpoints").iterdir()), kind="checkpoint")
+        store.log_artifact(run_id, next((pair.run_dir / "checkpoints").glob("*.safetensors")), kind="checkpoint")
+        time.sleep(0.05)
+        assert store.mark_interrupted() == [run_id]  # its heartbeat went stale
     plan = study(spec, "--dry-run", "--json")
     assert [r["status"] for r in json.loads(plan.stdout)["runs"]] == ["new", "resume"]
     result = study(spec, "--json", *FAST)
     assert result.returncode == 0, result.stderr[-2000:]
     log = [json.loads(x) for x in (pair.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log if "loss" in e] == [1, 2]  # step 1 kept, only step 2 trained anew
+    with Store.open(spec.parent / "echodsl.db", create=False) as store:
+        runs = store.runs(study="mini")
+        assert len(runs) == 2 and {r.status for r in runs} == {"finished"}  # the interrupted row was resumed
+        assert run_id in {r.run_id for r in runs}
 
 
 def test_slurm_launcher_through_submitit_local_executor(spec, tmp_path):

@@ -1,4 +1,5 @@
-"""Fixtures for the results-store tests: real SQLite files under tmp_path."""
+"""Fixtures for the results-store tests: real SQLite files under tmp_path, and (through
+``store_url``) the same tests on a real PostgreSQL server started for the session."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 from store_fixtures import load_study, populate
 
 from echodsl.store import Store
+from tests.postgres import postgres_server, store_url  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="session")

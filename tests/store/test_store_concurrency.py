@@ -1,4 +1,5 @@
-"""Eight writer processes on one fresh SQLite file: nothing is lost, nothing fails.
+"""Eight writer processes on one fresh store (a SQLite file, a PostgreSQL database):
+nothing is lost, nothing fails.
 
 The processes start together on a database that does not exist yet, so they also race
 to create the schema. Each writes 200 metrics one transaction at a time (the worst case
@@ -30,9 +31,9 @@ def _worker(db, study, seed, go, errors) -> None:
         raise
 
 
-def test_concurrent_writers_lose_nothing(tmp_path, study):
+def test_concurrent_writers_lose_nothing(store_url, study):
     ctx = multiprocessing.get_context("fork")
-    db, go, errors = tmp_path / "shared.db", ctx.Event(), ctx.Queue()
+    db, go, errors = store_url, ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(db, study, seed, go, errors)) for seed in range(WRITERS)]
     for p in procs:
         p.start()

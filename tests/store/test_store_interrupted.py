@@ -12,8 +12,8 @@ STALE = 0.3  # seconds
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path / "echodsl.db", stale_after_s=STALE) as s:
+def store(store_url):
+    with Store.open(store_url, stale_after_s=STALE) as s:
         yield s
 
 
@@ -24,7 +24,7 @@ def test_stale_heartbeat_reads_as_interrupted(store, study, tmp_path):
     assert store.run(run_id).status == "interrupted"
     assert [r.run_id for r in store.runs(status="interrupted")] == [run_id]
     assert store.runs(status="running") == []
-    with Store.open(tmp_path / "echodsl.db") as patient:  # the default limit (120 s) is not reached
+    with Store.open(store.engine.url.render_as_string(hide_password=False)) as patient:  # the default limit (120 s) is not reached
         assert patient.run(run_id).status == "running"
     store.heartbeat(run_id)  # the owner is alive after all
     assert store.run(run_id).status == "running"

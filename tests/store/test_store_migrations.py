@@ -13,7 +13,8 @@ from echodsl.store import Store
 from echodsl.store.migrate import DUMP_COMMAND, SCHEMA_DUMP, dump_schema, head_revision
 from echodsl.store.schema import Base
 
-TABLES = {"alembic_version", "specs", "setups", "runs", "metrics", "latest_metrics", "case_results", "artifacts"}
+TABLES = {"alembic_version", "specs", "setups", "runs", "metrics", "latest_metrics", "case_results", "artifacts",
+          "run_claims"}
 
 
 def _tables(path: Path) -> set[str]:
@@ -91,3 +92,43 @@ def test_a_0001_store_upgrades_to_the_memory_branch_keeping_its_rows(tmp_path):
         with store.engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == head_revision()
         assert "h" in store.specs()
+
+
+def test_migrations_and_models_on_every_backend(store_url):
+    """Head from an empty database, twice (the second open is a no-op), and the ORM
+    classes match what the migrations built, on SQLite and on PostgreSQL."""
+    from sqlalchemy import inspect
+
+    for _ in range(2):
+        with Store.open(store_url) as store, store.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+            assert set(inspect(conn).get_table_names()) == TABLES
+            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            assert diffs == [], f"schema.py and the migrations disagree on {store.engine.dialect.name}: {diffs}"
+
+
+def test_a_store_from_before_run_claims_upgrades_keeping_its_rows(tmp_path):
+    from alembic import command
+
+    from echodsl.store.engine import make_engine
+    from echodsl.store.migrate import alembic_config
+
+    path = tmp_path / "old.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn, conn.begin():
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    engine.dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO specs VALUES ('s', 'p', '{}', NULL, 1)")
+        conn.execute("INSERT INTO setups VALUES ('u', 'st', '{}', 1)")
+        conn.execute("INSERT INTO runs (spec_hash, setup_hash, build_hash, seed, profile, study, status, started_ms, "
+                     "heartbeat_ms, versions_json, device, host) VALUES ('s', 'u', 'b', 0, 'p', 'st', 'finished', "
+                     "1, 1, '{}', 'cpu', 'h')")
+        conn.execute("INSERT INTO metrics (run_id, branch, key, value, is_nan, timestamp_ms) "
+                     "VALUES (1, 'train', 'loss', 1.0, 0, 1)")
+    with Store.open(path) as store:
+        [run] = store.runs()
+        assert (run.status, run.owner) == ("finished", None) and len(store.metrics(run.run_id)) == 1
+    assert _tables(path) == TABLES
