@@ -4,8 +4,8 @@ A train step is write_memory + forward + backward + AdamW step. Per family two c
 one model (same weights) are built: one stays eager, the other is compiled in place
 (``compile_model``). The compiled copy's first steps, which compile forward, backward
 and write_memory, are timed on their own (the compile time) and excluded; then both run
-in interleaved rounds (eager, compiled, compiled, eager, …) and the ratio of medians is
-reported with each side's spread. Also reported: graphs and recompiles from dynamo's
+in interleaved rounds (eager, compiled, compiled, eager, …) and the ratio of CPU-time
+medians is reported with each side's spread. Also reported: graphs and recompiles from dynamo's
 counters, and whether a shorter chunk (fewer frames) recompiles.
 
 Inductor on CPU needs minutes of full CPU per family; ``--backend aot_eager`` checks

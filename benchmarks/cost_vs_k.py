@@ -4,7 +4,7 @@ K is what each family's memory reads: the stored frames of ``frames(k = K)`` for
 context and compression families, the history frames a summary or state memory
 summarises for the spatial and state families. For K = 1, 5, 10, 20 a step is
 write_memory + forward + backward + AdamW at batch 2; the K values of a family are
-timed in interleaved rounds. Memory is the bytes of the tensors autograd saves for
+timed in interleaved rounds (CPU time, see ``protocol``). Memory is the bytes of the tensors autograd saves for
 backward (deduplicated by storage): the peak a step holds beyond the weights.
 
 Goals: spatial and state grow ≤ 1.15x from K = 1 to 20 (they read a fixed-size summary);

@@ -1,6 +1,7 @@
 """The language front end at start-up: ``echodsl validate specs/`` against ``import torch``.
 
-Both are whole processes (what a pre-commit hook pays), alternated round by round. The
+Both are whole processes (what a pre-commit hook pays), alternated round by round and
+compared in CPU time (see ``protocol``; wall-clock medians are in the JSON). The
 parser cache is warmed first, as it is on every start after a user's first. Also counts
 the parses one ``validate`` run makes (each file once, however many import it).
 
@@ -46,9 +47,10 @@ def measure(rounds: int) -> list[Row]:
     parses, files = parses_per_run()
     return [
         Row("front end", f"`echodsl validate specs/` ({files} files) vs `python -c \"import torch\"`",
-            f"{ratio:.1f}x faster ({v.median:.2f} s vs {t.median:.2f} s)", f"≥ {GOAL_RATIO:.0f}x, ≤ ~{GOAL_S} s",
+            f"{ratio:.1f}x less CPU ({v.median:.2f} s vs {t.median:.2f} s; wall {v.wall_median:.2f} s vs "
+            f"{t.wall_median:.2f} s)", f"≥ {GOAL_RATIO:.0f}x",
             ratio >= GOAL_RATIO, {"validate": v.to_json(), "torch": t.to_json(), "ratio": ratio}),
-        Row("front end", "`validate` wall time (median, min–max)", f"{spread_text(v)} s", f"≤ ~{GOAL_S} s",
+        Row("front end", "`validate specs/` CPU time (median, min–max)", f"{spread_text(v)} s", f"≤ ~{GOAL_S} s",
             v.median <= GOAL_S, {"validate": v.to_json()}),
         Row("front end", "parses per `validate specs/` run", f"{parses} for {files} files", "one per file",
             parses <= files, {"parses": parses, "files": files}),

@@ -46,7 +46,7 @@ def run_section(name: str, quick: bool) -> list[Row]:
     if name == "cost_vs_k":
         from benchmarks import cost_vs_k
         if quick:
-            return cost_vs_k.measure(["context", "state"], ks=(1, 20), rounds=2)
+            return cost_vs_k.measure(["context", "state"], ks=(1, 20), rounds=3)
         return cost_vs_k.measure(list(cost_vs_k.SPECS), rounds=3)
     if name == "train_data":
         from benchmarks import train_data
@@ -106,13 +106,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated sections ({', '.join(SECTIONS)})")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes")
     parser.add_argument("--update-readme", action="store_true", help="rewrite README.md's performance table")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: steady on a shared CPU)")
     args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))  # before torch is imported, here or in children
     sections = args.only.split(",") if args.only else list(SECTIONS)
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}")
     rows: list[dict] = []
     seconds: dict[str, float] = {}
+    if set(sections) & {"cost_vs_k", "train_data", "compile"}:
+        import torch
+        torch.set_num_threads(args.threads)
     for name in sections:
         start = time.perf_counter()
         try:

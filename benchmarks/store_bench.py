@@ -72,7 +72,7 @@ def measure(sizes: list[int], rounds: int) -> list[Row]:
                               "--store", str(path))
                 times = interleaved({"cli": cli, "python": python("pass")}, rounds=rounds)
                 startup = times["cli"].median - times["python"].median - api.median
-                rows.append(Row("store", f"`echodsl results compare` start-up ({runs:,} runs; CLI − API − bare python)",
+                rows.append(Row("store", f"`echodsl results compare` start-up, CPU ({runs:,} runs; CLI − API − bare python)",
                                 f"{startup:.3f} s", f"≤ {CLI_START_GOAL_S} s", startup <= CLI_START_GOAL_S,
                                 {"cli": times["cli"].to_json(), "python": times["python"].to_json(),
                                  "api_median_s": api.median}))

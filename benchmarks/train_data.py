@@ -3,8 +3,8 @@
 (forward, backward, optimiser).
 
 Builds the real ``Trainer`` for each quickstart profile (``specs/quickstart.mem``, seed
-0) and runs its ``train_step``; the data share is the time spent in ``Trainer.batch``,
-timed around that call, over the whole step. Only measures: nothing is changed.
+0) and runs its ``train_step``; the data share is the CPU time spent in ``Trainer.batch``,
+timed around that call, over the whole step's. Only measures: nothing is changed.
 
     python -m benchmarks.train_data [--steps 6] [--profiles qs_i2v,qs_context]
 """
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.protocol import Row
+from benchmarks.protocol import Row, cpu_seconds
 
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "quickstart.mem"
 GOAL = 0.10  # data ≤ 10 % of a step
@@ -44,19 +44,19 @@ def data_share(profile_name: str, steps: int, warmup: int = 2) -> dict:
         spent: list[float] = []
 
         def timed_batch(step: int):
-            t0 = time.perf_counter()
+            t0 = cpu_seconds()
             try:
                 return produce(step)
             finally:
-                spent.append(time.perf_counter() - t0)
+                spent.append(cpu_seconds() - t0)
 
         trainer.batch = timed_batch  # the instance's own method, wrapped for timing only
         data, total = [], []
         for i in range(warmup + steps):
-            t0 = time.perf_counter()
+            t0 = cpu_seconds()
             trainer.train_step()
             if i >= warmup:
-                total.append(time.perf_counter() - t0)
+                total.append(cpu_seconds() - t0)
                 data.append(spent[-1])
     shares = [d / t for d, t in zip(data, total)]
     return {"profile": profile_name, "setup_s": setup_s, "step_s": statistics.median(total),
