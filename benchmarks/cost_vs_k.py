@@ -7,6 +7,10 @@ write_memory + forward + backward + AdamW at batch 2; the K values of a family a
 timed in interleaved rounds (CPU time, see ``protocol``). Memory is the bytes of the tensors autograd saves for
 backward (deduplicated by storage): the peak a step holds beyond the weights.
 
+The state family is also rolled out for 16 chunks (``runtime.rollout``, one Euler step
+per chunk): the bytes of the memory each chunk reads and the chunk's time, as the ratio
+of the last chunk's to the second's (the first reads no memory yet).
+
 Goals: spatial and state grow ≤ 1.15x from K = 1 to 20 (they read a fixed-size summary);
 context grows no faster than its self-attention token count.
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 
 from benchmarks.protocol import Row, interleaved
 
@@ -102,10 +107,52 @@ def rows_for(family: str, r: dict) -> list[Row]:
                 f"time {t_growth:.2f}x, memory {m_growth:.2f}x", goal, met, {**r, "per_k": per_k})]
 
 
-def measure(families: list[str], ks: tuple[int, ...] = KS, rounds: int = 3, batch: int = 2) -> list[Row]:
+def state_chunks(chunks: int = 16) -> dict:
+    """Memory bytes and CPU seconds of each chunk of a ``chunks``-chunk state rollout."""
+    import torch
+
+    import echodsl
+    from echodsl.data.text import TextConfig
+    from echodsl.data.world import World, WorldConfig
+    from echodsl.runtime import assemble
+    from echodsl.runtime.rollout import RolloutConfig, Trajectory, rollout
+
+    from benchmarks.protocol import cpu_seconds
+
+    profile = echodsl.loads(SPECS["state"]).profiles["p"]
+    run = assemble.RunConfig.standalone(profile)
+    plan = assemble.plan_of(run)
+    model = assemble.make_model(plan, 0)
+    bb = plan.backbone
+    per = bb.segment_frames - 1
+    h, w = bb.latent_hw
+    seq = World(WorldConfig(scenes=1, height=h, width=w, frames_per_scene=1 + chunks * per)).sequence(0)
+    traj = Trajectory.from_sequence(seq, assemble.codec_cache(run), TextConfig(bb.text_dim, bb.text_len))
+    torch.manual_seed(0)
+    start = cpu_seconds()
+    out = rollout(model, plan, traj, RolloutConfig(steps=1, shift=1.0), chunks=chunks)
+    return {"chunks": len(out.chunks), "memory_bytes": out.memory_bytes, "chunk_wall_s": out.chunk_seconds,
+            "cpu_s": cpu_seconds() - start}
+
+
+def state_chunk_row(r: dict) -> Row:
+    mem, secs = r["memory_bytes"], r["chunk_wall_s"]
+    m_growth = mem[-1] / mem[1] if mem[1] else float("nan")
+    later = sorted(secs[1:])
+    t_growth = statistics.median(secs[-4:]) / statistics.median(secs[1:5])
+    return Row("cost vs K", f"state: per-chunk memory and time over a {r['chunks']}-chunk rollout",
+               f"memory {m_growth:.2f}x ({mem[1]:,} → {mem[-1]:,} bytes), time {t_growth:.2f}x "
+               f"(last 4 ÷ chunks 2–5, wall)", f"≤ {FLAT_GOAL}x", m_growth <= FLAT_GOAL,
+               {**r, "chunk_wall_min_max": (later[0], later[-1])})
+
+
+def measure(families: list[str], ks: tuple[int, ...] = KS, rounds: int = 3, batch: int = 2,
+            chunks: int = 16) -> list[Row]:
     rows = []
     for family in families:
         rows += rows_for(family, measure_family(family, ks, rounds, batch))
+        if family == "state" and chunks:
+            rows.append(state_chunk_row(state_chunks(chunks)))
     return rows
 
 
@@ -115,9 +162,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--families", default=",".join(SPECS))
+    parser.add_argument("--chunks", type=int, default=16, help="state rollout length (0: skip)")
     args = parser.parse_args()
-    for row in measure(args.families.split(","), tuple(args.ks), args.rounds, args.batch):
-        print(f"{row.what:55s} {row.measured:>32s}  {row.goal}\n    {row.detail['per_k']}")
+    for row in measure(args.families.split(","), tuple(args.ks), args.rounds, args.batch, args.chunks):
+        print(f"{row.what:55s} {row.measured:>32s}  {row.goal}\n    {row.detail.get('per_k', '')}")
 
 
 if __name__ == "__main__":
