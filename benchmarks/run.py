@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     if set(sections) & {"cost_vs_k", "train_data", "compile"}:
         import torch
         torch.set_num_threads(args.threads)
+    result = {"format_version": "1", "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "command": "python -m benchmarks" + (" --quick" if args.quick else "")
+                         + (f" --only {args.only}" if args.only else ""),
+              "machine": machine(), "section_seconds": seconds, "rows": rows, "complete": False}
     for name in sections:
         start = time.perf_counter()
         try:
@@ -127,11 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(Row(name, "(section failed)", f"{type(exc).__name__}: {exc}"[:200], "", False).to_json())
         seconds[name] = time.perf_counter() - start
         print(f"[{name}: {seconds[name]:.0f} s]", file=sys.stderr, flush=True)
-    result = {"format_version": "1", "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "command": "python -m benchmarks" + (" --quick" if args.quick else "")
-                         + (f" --only {args.only}" if args.only else ""),
-              "machine": machine(), "section_seconds": seconds, "rows": rows}
-    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+        result["complete"] = name == sections[-1]
+        # written after every section, so an interrupted run keeps what it measured
+        args.out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     print(render_table(rows))
     print(f"\nwrote {args.out}")
     if args.update_readme:
