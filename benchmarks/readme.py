@@ -21,7 +21,8 @@ END = "<!-- end of performance table -->"
 
 def render_section(result: dict) -> str:
     m = result.get("machine", {})
-    where = ", ".join(f"{k} {v}" for k, v in m.items() if k in ("cpus", "torch", "load_1m"))
+    where = ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                      for k, v in m.items() if k in ("cpus", "torch", "load_1m"))
     partial = "" if result.get("complete", True) else "; interrupted, so later sections are missing"
     return (f"Measured {result['when']} by `{result['command']}` ({where}{partial}):\n\n"
             f"{render_table(result['rows'])}\n")
