@@ -32,14 +32,47 @@ COMMANDS: dict[str, str] = {
     "report": "echodsl.cli.report:report",
 }
 
+# command name -> the first paragraph of its help, which `echodsl --help` shortens exactly as
+# click would, so that listing the commands imports none of their modules (a test keeps the
+# listing equal to the one built from the commands themselves).
+SHORT_HELP: dict[str, str] = {
+    "validate": "Check .mem files (or every .mem file under directories) and report all problems.",
+    "fmt": "Rewrite .mem files in the canonical layout, keeping every comment.",
+    "show": "Print resolved profiles (extends applied, sweeps expanded, defaults filled) and their spec_hash.",
+    "compile": "Build a profile on the preset's DiT, torch.compile it and run one train step.",
+    "explain": "Module tree, parameters, memory tokens, attention FLOPs and graph breaks of a profile.",
+    "data": "The embedded world and Context-as-Memory datasets.",
+    "train": "Train one profile of SPEC with the fixed flow-matching recipe (torchrun-aware).",
+    "eval": "Evaluate RUN (a run directory or one of its checkpoints) on the fixed held-out cases: "
+            "replay (per-chunk PSNR/SSIM/LPIPS), in-domain return, open-domain return (judge) and "
+            "write capacity. Each case is saved to RUN/eval/ as it completes; a re-run skips them.",
+    "judge": "Judges of the open-domain return probe.",
+    "probe": "Memory-use diagnostics of RUN (a run directory or one of its checkpoints) on fixed "
+             "held-out return segments, teacher-forced: the loss with and without the memory, where "
+             "the targets' attention goes, gate magnitudes, and how much the data needs memory.",
+    "study": "Run a study: train each profile × seed, evaluate all branches, record in the store, compare.",
+    "results": "Query and compare the runs recorded in a results store.",
+    "export": "Write a trained run's rollouts for other benchmarks.",
+    "report": "One self-contained HTML page for a study: DIR/index.html.",
+}
+
 EPILOG = "Exit codes: 0 success, 1 errors in a spec or data set, 2 usage, IO or internal failure."
 
 
 class LazyGroup(click.Group):
-    """A group that imports a sub-command's module only when that command runs."""
+    """A group that imports a sub-command's module only when that command runs (or its
+    own ``--help`` is asked for); the root ``--help`` lists commands from SHORT_HELP."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name, target in COMMANDS.items() if _available(target)]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, click.Command(name, help=SHORT_HELP.get(name, "")).get_short_help_str(limit))
+                for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)

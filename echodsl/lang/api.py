@@ -16,7 +16,7 @@ from echodsl.lang import ast
 from echodsl.lang.checker import check
 from echodsl.lang.diagnostics import Diagnostic, did_you_mean, sort_key
 from echodsl.lang.formatter import format_module, format_profile
-from echodsl.lang.imports import read_tree
+from echodsl.lang.imports import ParseCache, read_tree
 from echodsl.lang.model import Profile, Study
 from echodsl.lang.parser import decode
 
@@ -75,12 +75,13 @@ class Document:
         raise KeyError(f"no study `{name}`; {did_you_mean(name, list(self.studies))}")
 
 
-def analyze(text: str, *, path: Path | None = None, options: LoadOptions = LoadOptions()
-            ) -> tuple[Document | None, list[Diagnostic]]:
-    """Parse and check ``text``; never raises for problems in the spec."""
+def analyze(text: str, *, path: Path | None = None, options: LoadOptions = LoadOptions(),
+            cache: ParseCache | None = None) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse and check ``text``; never raises for problems in the spec. Calls that share a
+    ``cache`` (a dict) parse each file once; the files must not change in between."""
     root = options.root or (path.parent if path is not None else Path.cwd())
     diagnostics: list[Diagnostic] = []
-    files = read_tree(text, path.resolve() if path is not None else None, root, diagnostics)
+    files = read_tree(text, path.resolve() if path is not None else None, root, diagnostics, cache)
     if not files:
         return None, sorted(diagnostics, key=sort_key)
     checked, more = check(files)
@@ -97,12 +98,15 @@ def analyze(text: str, *, path: Path | None = None, options: LoadOptions = LoadO
     return doc, diagnostics
 
 
-def analyze_file(path: Path, *, options: LoadOptions = LoadOptions()) -> tuple[Document | None, list[Diagnostic]]:
+def analyze_file(path: Path, *, options: LoadOptions = LoadOptions(), cache: ParseCache | None = None
+                 ) -> tuple[Document | None, list[Diagnostic]]:
     """``analyze`` for a file on disk. Raises ``OSError`` if it cannot be read."""
+    if cache is not None and cache.get(Path(path).resolve(), (None,))[0] is not None:  # parsed already
+        return analyze("", path=Path(path), options=options, cache=cache)
     text, diagnostics = decode(Path(path).read_bytes(), str(path))
     if text is None:
         return None, diagnostics
-    return analyze(text, path=Path(path), options=options)
+    return analyze(text, path=Path(path), options=options, cache=cache)
 
 
 def _raise_on_errors(doc: Document | None, diagnostics: list[Diagnostic], strict: bool) -> Document:

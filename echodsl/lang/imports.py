@@ -22,6 +22,11 @@ class ParsedFile:
     module: ast.Module
 
 
+# absolute path -> (its syntax tree or None, the diagnostics of reading and parsing it).
+# One per run of ``validate``, so a file imported by many specs is read and parsed once.
+ParseCache = dict[Path, tuple["ast.Module | None", list[Diagnostic]]]
+
+
 def display_path(path: Path) -> str:
     """How a file is named in diagnostics: relative to the working directory when inside it."""
     try:
@@ -35,26 +40,41 @@ def _shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def read_tree(text: str, path: Path | None, root: Path, diagnostics: list[Diagnostic]) -> list[ParsedFile]:
+def read_tree(text: str, path: Path | None, root: Path, diagnostics: list[Diagnostic],
+              cache: ParseCache | None = None) -> list[ParsedFile]:
     """Parse ``text`` (the file at ``path``, or a string) and every file it imports.
 
     Returns the files that parsed, the first one first; problems are appended to
-    ``diagnostics``. Each file is read once even when imported from several places.
+    ``diagnostics``. Each file is read once even when imported from several places,
+    and once per ``cache`` (shared across calls) however many files import it.
     """
     root = root.resolve()
-    name = _shown(path) if path is not None else "<string>"
-    module, diags = parse(text, name)
+    cache = {} if cache is None else cache
+    if path is not None and path in cache:
+        module, diags = cache[path]
+    else:
+        module, diags = parse(text, _shown(path) if path is not None else "<string>")
+        if path is not None:
+            cache[path] = (module, diags)
     diagnostics.extend(diags)
     if module is None:
         return []
     files = [ParsedFile(path, module)]
     seen = {path} if path is not None else set()
-    _follow(files[0], root, [path] if path is not None else [], seen, files, diagnostics, {})
+    _follow(files[0], root, [path] if path is not None else [], seen, files, diagnostics, {}, cache)
     return files
 
 
+def _read(target: Path) -> tuple[ast.Module | None, list[Diagnostic]]:
+    """An imported file (known to exist) -> its tree, or the diagnostics of decoding/parsing it."""
+    text, diags = decode(target.read_bytes(), _shown(target))
+    if text is None:
+        return None, diags
+    return parse(text, _shown(target))
+
+
 def _follow(parsed: ParsedFile, root: Path, stack: list[Path], seen: set[Path], files: list[ParsedFile],
-            diagnostics: list[Diagnostic], import_sites: dict[Path, ast.Import]) -> None:
+            diagnostics: list[Diagnostic], import_sites: dict[Path, ast.Import], cache: ParseCache) -> None:
     base = parsed.path.parent if parsed.path is not None else root
     for item in parsed.module.items:
         if not isinstance(item, ast.Import):
@@ -79,21 +99,18 @@ def _follow(parsed: ParsedFile, root: Path, stack: list[Path], seen: set[Path], 
                                      detail=f"looked for {_shown(target)}",
                                      hint="import paths are relative to the importing file"))
             continue
-        try:
-            data = target.read_bytes()
-        except OSError as exc:
-            diagnostics.append(error("E114", f"imported file `{item.path.value}` cannot be read", item.path.span,
-                                     detail=exc.strerror or str(exc)))
-            continue
+        if target not in cache:
+            try:
+                cache[target] = _read(target)
+            except OSError as exc:
+                diagnostics.append(error("E114", f"imported file `{item.path.value}` cannot be read", item.path.span,
+                                         detail=exc.strerror or str(exc)))
+                continue
         seen.add(target)
-        text, diags = decode(data, _shown(target))
-        diagnostics.extend(diags)
-        if text is None:
-            continue
-        module, diags = parse(text, _shown(target))
+        module, diags = cache[target]
         diagnostics.extend(diags)
         if module is None:
             continue
         child = ParsedFile(target, module)
         files.append(child)
-        _follow(child, root, stack + [target], seen, files, diagnostics, {**import_sites, target: item})
+        _follow(child, root, stack + [target], seen, files, diagnostics, {**import_sites, target: item}, cache)

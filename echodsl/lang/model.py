@@ -3,30 +3,43 @@
 A ``Profile`` has ``extends`` applied, sweeps expanded and every default filled, so two
 profiles that mean the same thing are equal and share a ``spec_hash`` whatever their
 names, comments, whitespace, argument or clause order. Nothing downstream re-reads text.
+
+They are plain frozen dataclasses (keyword-only, copied with ``model_copy``): the checker
+has validated every value by the time one is built, and a validating model library
+costs more to import and define than checking a whole project of specs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from echodsl.lang.schema import PROFILE_CLAUSE_ORDER
 
 
-class Variant(BaseModel):
+class _Record:
+    """What the three records share: an immutable copy with some fields replaced."""
+
+    def model_copy(self, *, update: dict[str, Any] | None = None):
+        return dataclasses.replace(self, **(update or {}))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Variant(_Record):
     """One chosen variant and its resolved arguments, e.g. ``frames(k = 5, select = fov(...))``.
 
     Argument values are ``int``, ``float``, ``bool``, ``str`` (strings and bare choice
     names), ``tuple[int, int]`` (sizes such as ``8x8``) or a nested ``Variant``.
     """
 
-    model_config = ConfigDict(frozen=True)
-
     variant: str
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "args", dict(self.args))  # never shares the caller's dict
 
     def __getitem__(self, name: str) -> Any:
         return self.args[name]
@@ -66,10 +79,9 @@ def sha256_hex(data: Any) -> str:
     return hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
 
 
-class Profile(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Profile(_Record):
     """A fully resolved memory design: five clauses, nothing implicit."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str  # sweep members are named like `ctx[storage.k=5]`
     storage: Variant
@@ -78,7 +90,10 @@ class Profile(BaseModel):
     recurrence: Variant
     action: Variant
     # for sweep members: the swept argument paths and this member's values
-    sweep: dict[str, Any] = Field(default_factory=dict)
+    sweep: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sweep", dict(self.sweep))
 
     def clauses(self) -> dict[str, Variant]:
         return {c: getattr(self, c) for c in PROFILE_CLAUSE_ORDER}
@@ -104,10 +119,9 @@ class Profile(BaseModel):
         return cls(name=name, **{c: Variant.from_json(canonical[c]) for c in PROFILE_CLAUSE_ORDER})
 
 
-class Study(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Study(_Record):
     """A resolved study: the fixed setup shared by every run, and the designs it compares."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str
     backbone: Variant

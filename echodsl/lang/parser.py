@@ -4,11 +4,20 @@ The grammar lives only in ``grammar/mem.lark`` (shipped as ``echodsl.grammar``).
 lark exception escapes this module: bad input of any kind (binary garbage, huge files,
 deep nesting, absurd numbers) becomes a ``Diagnostic``. Specs are data; nothing in them
 is ever executed.
+
+Building the LALR tables costs more than parsing every spec of a project, so the built
+parser is cached on disk (lark's own cache, in the user's cache directory) and every
+later start only loads it. lark keys the cache on the grammar text, the options, its
+own version and Python's, so a changed grammar or upgrade rebuilds it; an unreadable,
+corrupt or unwritable cache only means building the tables again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.resources
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,9 +52,32 @@ def grammar_text() -> str:
         return (Path(__file__).resolve().parents[2] / "grammar" / "mem.lark").read_text()
 
 
+def cache_dir() -> Path:
+    """Where the built parser is kept: ``$ECHODSL_CACHE_DIR``, else ``$XDG_CACHE_HOME/echodsl``,
+    else ``~/.cache/echodsl``."""
+    if os.environ.get("ECHODSL_CACHE_DIR"):
+        return Path(os.environ["ECHODSL_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "echodsl"
+
+
+def cache_path(grammar: str) -> Path:
+    """The cache file for this grammar, lark and Python (several installs never fight over one)."""
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    python = "".join(map(str, sys.version_info[:2]))
+    return cache_dir() / f"mem-{digest}-lark{lark.__version__}-py{python}.lark-cache"
+
+
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    grammar = grammar_text()
+    options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    path = cache_path(grammar)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: build the tables every time, as without a cache
+        return Lark(grammar, **options)
+    return Lark(grammar, cache=str(path), **options)
 
 
 def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:

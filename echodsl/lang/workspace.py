@@ -12,6 +12,7 @@ from echodsl.errors import UsageError
 from echodsl.lang.api import Document, LoadOptions, analyze_file
 from echodsl.lang.diagnostics import Diagnostic
 from echodsl.lang.formatter import format_module
+from echodsl.lang.imports import ParseCache
 from echodsl.lang.parser import decode, parse
 
 
@@ -49,9 +50,10 @@ def validate_paths(paths: list[Path], *, root: Path | None = None) -> Validation
     files = spec_files(paths)
     result = Validation(files=[f for f, _ in files])
     seen = set()
+    parsed: ParseCache = {}  # each file parsed once, however many specs import it
     for path, file_root in files:
         try:
-            doc, diagnostics = analyze_file(path, options=LoadOptions(root=root or file_root))
+            doc, diagnostics = analyze_file(path, options=LoadOptions(root=root or file_root), cache=parsed)
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
         if doc is not None:

@@ -18,9 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
+
 from echodsl.errors import UsageError
 from echodsl.store.columns import COMPARE, Column
-from echodsl.store.records import Run
+from echodsl.store.records import Run, run_from_sql
+from echodsl.store.schema import RUN_LEVEL, SqlLatestMetric, SqlRun
 from echodsl.store.stats import MeanCI, mean_ci
 from echodsl.store.store import Store
 
@@ -73,8 +76,7 @@ class Comparison:
 
 def collect(store: Store, *, study: str | None = None, setup: str | None = None) -> tuple[str | None, list[Group]]:
     """The setup hash and the groups of finished runs of one setup, in first-run order."""
-    runs = [r for r in store.runs(study=study, status="finished")
-            if setup is None or r.identity.setup_hash.startswith(setup)]
+    runs, values = _finished(store, study, setup)
     setups = sorted({r.identity.setup_hash for r in runs})
     if len(setups) > 1:
         known = store.setups()
@@ -85,9 +87,6 @@ def collect(store: Store, *, study: str | None = None, setup: str | None = None)
     for r in runs:  # in run_id order, so a later run replaces an earlier one
         newest[(r.identity.spec_hash, r.identity.seed)] = r
     chosen = sorted(newest.values(), key=lambda r: r.run_id)
-    values: dict[int, dict[tuple[str, str, int | None], float]] = {}
-    for m in store.latest_metrics([r.run_id for r in chosen]):
-        values.setdefault(m.run_id, {})[(m.branch, m.name, m.chunk)] = m.value
     specs = store.specs()
     by_spec: dict[str, list[Run]] = {}
     for r in chosen:
@@ -99,6 +98,35 @@ def collect(store: Store, *, study: str | None = None, setup: str | None = None)
         groups.append(Group(spec_hash, names, specs[spec_hash].canonical, tuple(group_runs),
                             {r.run_id: values.get(r.run_id, {}) for r in group_runs}))
     return (setups[0] if setups else None), groups
+
+
+def _finished(store: Store, study: str | None, setup: str | None
+              ) -> tuple[list[Run], dict[int, dict[tuple[str, str, int | None], float]]]:
+    """The finished runs (in run_id order) and every current metric value of each.
+
+    Two plain queries in one read transaction, the metrics joined to the same run filter
+    rather than listed by id, so the cost stays linear in the runs whatever their number.
+    ("finished" is a stored status: only a running run reads differently when stale.)
+    """
+    where = [SqlRun.status == "finished"]
+    if study is not None:
+        where.append(SqlRun.study == study)
+    if setup is not None:
+        where.append(SqlRun.setup_hash.startswith(setup, autoescape=True))
+    run_query = select(SqlRun.__table__).where(*where).order_by(SqlRun.run_id)
+    m = SqlLatestMetric.__table__.c
+    metric_query = (select(m.run_id, m.branch, m.key, m.chunk, m.value, m.is_nan)
+                    .join_from(SqlLatestMetric.__table__, SqlRun.__table__, m.run_id == SqlRun.run_id)
+                    .where(*where))
+    values: dict[int, dict[tuple[str, str, int | None], float]] = {}
+    with store._read() as s:  # noqa: SLF001 - the query layer of the store's own package
+        conn = s.connection()  # plain rows: no ORM objects for thousands of values
+        stale = store._stale_before()  # noqa: SLF001
+        runs = [run_from_sql(row, stale) for row in conn.execute(run_query)]
+        for run_id, branch, key, chunk, value, is_nan in conn.execute(metric_query):
+            values.setdefault(run_id, {})[(branch, key, None if chunk == RUN_LEVEL else chunk)] = (
+                math.nan if is_nan else value)
+    return runs, values
 
 
 def compare(store: Store, *, study: str | None = None, setup: str | None = None, by: str | None = None,

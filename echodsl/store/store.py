@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from echodsl.errors import StoreError
-from echodsl.lang.model import Profile, Study, canonical_json
+from typing import TYPE_CHECKING
 from echodsl.store import records as rec
 from echodsl.store import writes
 from echodsl.store.engine import inspect_sqlite_file, make_engine, reading, resolve_url, sqlite_path
@@ -48,6 +48,9 @@ from echodsl.store.migrate import check_at_head, upgrade
 from echodsl.store.owner import owner_is_dead, process_owner
 from echodsl.store.schema import (STATUSES, SqlArtifact, SqlCaseResult, SqlLatestMetric, SqlMetric, SqlRun,
                                   SqlRunClaim, SqlSetup, SqlSpec, now_ms)
+
+if TYPE_CHECKING:  # the language layer is imported only where a design is recorded
+    from echodsl.lang.model import Profile, Study
 
 DEFAULT_STALE_AFTER_S = 120.0
 _PREFERENCE = ("finished", "running", "interrupted", "failed")  # find_run's choice among matches
@@ -112,6 +115,8 @@ class Store:
 
     def record_spec(self, profile: Profile, source_text: str | None = None) -> str:
         """Record a resolved design once per spec_hash (the first name and source win)."""
+        from echodsl.lang.model import canonical_json
+
         row = {"spec_hash": profile.spec_hash, "profile": profile.name,
                "canonical_json": canonical_json(profile.canonical()), "source_text": source_text,
                "created_ms": now_ms()}
@@ -121,6 +126,8 @@ class Store:
 
     def record_setup(self, study: Study) -> str:
         """Record a study's setup once per setup_hash."""
+        from echodsl.lang.model import canonical_json
+
         row = {"setup_hash": study.setup_hash, "study": study.name,
                "canonical_json": canonical_json(study.setup()), "created_ms": now_ms()}
         with self._write() as s:

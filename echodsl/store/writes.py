@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from echodsl.errors import StoreError
@@ -47,9 +46,13 @@ def insert(session: Session, table):
 
 
 def _dialect_insert(dialect: str, table):
+    # Each dialect module is imported when first written to: the PostgreSQL one (with its
+    # asyncpg support) costs a SQLite user's every start otherwise.
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
         return postgresql.insert(table)
     assert dialect == "sqlite", dialect
+    from sqlalchemy.dialects import sqlite
     return sqlite.insert(table)
 
 

@@ -1,0 +1,85 @@
+"""The performance suite's plumbing: the interleaved protocol, the JSON it writes, the
+README table generated from it (never typed), and the GPU row without a GPU."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _importable(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+
+
+def test_sides_alternate_and_warmup_is_dropped():
+    from benchmarks.protocol import interleaved
+
+    calls = []
+    timings = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=4, warmup=1)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]
+    assert [len(t.samples) for t in timings.values()] == [4, 4]
+    assert all(t.spread[0] <= t.median <= t.spread[1] for t in timings.values())
+
+
+def _result(rows):
+    return {"format_version": "1", "when": "2026-01-01 00:00 UTC", "command": "python -m benchmarks --quick",
+            "machine": {"cpus": 2}, "rows": rows}
+
+
+def test_the_readme_table_is_generated_between_the_markers():
+    from benchmarks.readme import BEGIN, END, rewrite
+
+    text = f"intro\n{BEGIN}\nold table\n{END}\nafter\n"
+    rows = [{"section": "store", "what": "compare", "measured": "0.05 s", "goal": "≤ 0.2 s", "met": True},
+            {"section": "gpu", "what": "step", "measured": "skipped: no CUDA device", "goal": "", "met": None}]
+    out = rewrite(text, _result(rows))
+    assert out.startswith(f"intro\n{BEGIN}\n") and out.endswith(f"{END}\nafter\n") and "old table" not in out
+    assert "| store | compare | 0.05 s | ≤ 0.2 s | met |" in out
+    assert "| gpu | step | skipped: no CUDA device | – | – |" in out
+    assert rewrite(out, _result(rows)) == out  # idempotent
+    with pytest.raises(ValueError):
+        rewrite("no markers here", _result(rows))
+
+
+def test_the_readme_carries_the_markers():
+    from benchmarks.readme import BEGIN, END, README
+
+    text = README.read_text(encoding="utf-8")
+    assert text.count(BEGIN) == 1 and text.count(END) == 1 and text.index(BEGIN) < text.index(END)
+
+
+def test_the_gpu_row_is_skipped_without_cuda(tmp_path):
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "gpu", "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(out.read_text())["rows"]
+    import torch
+
+    if torch.cuda.is_available():
+        assert row["measured"] == "see detail"
+    else:
+        assert row["measured"] == "skipped: no CUDA device" and row["met"] is None
+    assert "| gpu |" in done.stdout
+
+
+def test_an_unknown_section_is_a_usage_error():
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert done.returncode == 2 and "unknown section" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_quick_front_end_and_store_sections_run(tmp_path):
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "frontend,store", "--out",
+                           str(out)], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["section"] for r in rows} == {"front end", "store"}
+    assert any(r["what"].startswith("parses per") and r["met"] for r in rows)
