@@ -94,7 +94,9 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
     (tmp_path / "a" / "checkpoints" / "step_00000002.safetensors").write_bytes(b"not a checkpoint")
     proc = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 2 and "cannot be read" in proc.stdout and "Traceback" not in proc.stderr
+    # The checkpoint no longer matches the sha256 written beside it: a clear error naming it.
+    assert proc.returncode == 2 and "step_00000002.safetensors" in proc.stdout and "Traceback" not in proc.stderr
+    assert "sha256" in proc.stdout
 
 
 def test_torchrun_two_processes_match_one(tmp_path):
