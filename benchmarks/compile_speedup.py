@@ -20,7 +20,7 @@ import argparse
 import copy
 import time
 
-from benchmarks.protocol import Row, interleaved, spread_text
+from benchmarks.protocol import Row, interleaved, spread_text, train_step
 
 FAMILIES = {"i2v": "profile p {}",
             "context": "profile p { storage frames(k = 5) readout joint(placement = suffix) }",
@@ -52,18 +52,7 @@ def measure_family(family: str, backend: str, rounds: int, batch: int) -> dict:
     compiled = compile_model(copy.deepcopy(eager), backend=backend)
     inputs, memory = example_inputs(eager, batch=batch)
 
-    def stepper(model):
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-
-        def step() -> None:
-            out = model(*inputs, memory=model.write_memory(memory))
-            out.square().mean().backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-
-        return step
-
-    run_eager, run_compiled = stepper(eager), stepper(compiled)
+    run_eager, run_compiled = train_step(eager, inputs, memory), train_step(compiled, inputs, memory)
     start = time.perf_counter()
     run_compiled()  # compiles forward, backward and write_memory
     run_compiled()  # and anything the first optimiser step guarded on

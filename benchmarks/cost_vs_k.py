@@ -23,7 +23,7 @@ import argparse
 import dataclasses
 import statistics
 
-from benchmarks.protocol import Row, interleaved
+from benchmarks.protocol import Row, interleaved, train_step
 
 KS = (1, 5, 10, 20)
 FLAT_GOAL = 1.15
@@ -51,15 +51,7 @@ def make_step(family: str, k: int, batch: int):
     torch.manual_seed(0)
     model = build(plan, make_backbone("tiny"))
     inputs, memory = example_inputs(model, batch=batch)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-
-    def step() -> None:
-        out = model(*inputs, memory=model.write_memory(memory))
-        out.square().mean().backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-
-    return step, model, inputs, memory, plan
+    return train_step(model, inputs, memory), model, inputs, memory, plan
 
 
 def saved_bytes(model, inputs, memory) -> int:

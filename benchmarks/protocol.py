@@ -107,3 +107,19 @@ class Row:
 def spread_text(t: Timing, unit: float = 1.0, fmt: str = "{:.3f}") -> str:
     lo, hi = t.spread
     return f"{fmt.format(t.median * unit)} ({fmt.format(lo * unit)}–{fmt.format(hi * unit)})"
+
+
+def train_step(model, inputs, memory) -> Callable[[], None]:
+    """One AdamW step of a memory model on fixed inputs, as a closure to time (the same
+    step for every benchmark that times training)."""
+    import torch
+
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        out = model(*inputs, memory=model.write_memory(memory))
+        out.square().mean().backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    return step

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import torch
 
-from echodsl.data.camera import relative_actions
 from echodsl.data.sequence import Sequence
 from echodsl.data.text import TextConfig
 from echodsl.data.trajectory import random_walk
@@ -23,7 +22,7 @@ from echodsl.eval.report import EvalConfig
 from echodsl.eval.write_probe import pool_features
 from echodsl.memory.base import MemoryInput, MemoryState
 from echodsl.runtime import assemble
-from echodsl.runtime.rollout import Rollout, RolloutConfig, Trajectory, rollout
+from echodsl.runtime.rollout import Rollout, RolloutConfig, Trajectory, memory_input, rollout
 from echodsl.runtime.trained import TrainedRun
 from echodsl.data.seeding import stable_seed
 
@@ -109,12 +108,4 @@ class Generator:
     def _input(self, history: torch.Tensor, poses: torch.Tensor, picked: list[int], slots: int,
                reference: torch.Tensor) -> MemoryInput:
         device = next(self.model.parameters()).device
-        slots = max(slots, 1)
-        latents = torch.zeros(1, slots, *history.shape[1:])  # (1, M, C, h, w)
-        actions = torch.zeros(1, slots, 12)
-        mask = torch.zeros(1, slots, dtype=torch.bool)
-        if picked:
-            latents[0, :len(picked)] = history[picked].float()
-            actions[0, :len(picked)] = relative_actions(poses[picked], reference=reference).float()
-            mask[0, :len(picked)] = True
-        return MemoryInput(latents.to(device), actions.to(device), mask.to(device))
+        return memory_input(history, poses, picked, slots, reference, device)

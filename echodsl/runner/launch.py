@@ -5,7 +5,6 @@ one shared store, so they can be mixed and re-run freely."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from typing import Callable
 
 from echodsl.errors import UsageError
 from echodsl.runner.plan import Pair
-from echodsl.runner.signals import STOP_SIGNALS, RunInterrupted
+from echodsl.runner.signals import RunInterrupted, install_stop_handler, restore_handlers
 from echodsl.runner.worker import EvalSizes, Outcome, run_pair
 
 STORE_ENV, PARENT_ENV = "ECHODSL_WORKER_STORE", "ECHODSL_WORKER_PARENT"  # read by echodsl.runner.__main__
@@ -73,14 +72,11 @@ class _Workers:
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> "_Workers":
-        if threading.current_thread() is threading.main_thread():
-            for sig in STOP_SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._forward)
+        self._previous = install_stop_handler(self._forward)
         return self
 
     def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+        restore_handlers(self._previous)
 
     def start(self, command: list[str], **kwargs) -> subprocess.Popen | None:
         with self._lock:

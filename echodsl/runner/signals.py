@@ -20,6 +20,19 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _PR_SET_PDEATHSIG = 1
 
 
+def install_stop_handler(handler) -> dict[int, object]:
+    """Route SIGTERM/SIGINT to ``handler`` (in the main thread only: Python installs signal
+    handlers nowhere else); returns the previous handlers for :func:`restore_handlers`."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+
+
+def restore_handlers(previous: dict[int, object]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
 class RunInterrupted(KeyboardInterrupt):
     """A run stopped by a signal; ``exit_code`` is the shell convention 128 + signal."""
 
@@ -49,15 +62,12 @@ class StopRequest:
         return self.signum is not None
 
     def __enter__(self) -> "StopRequest":
-        if threading.current_thread() is threading.main_thread():
-            for sig in STOP_SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
+        self._previous = install_stop_handler(self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous.clear()
+        restore_handlers(self._previous)
+        self._previous = {}
 
     @contextmanager
     def training(self) -> Iterator[None]:

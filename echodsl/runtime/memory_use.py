@@ -40,6 +40,7 @@ from echodsl.data.text import TextConfig, embed_caption
 from echodsl.memory.base import MemoryInput
 from echodsl.runtime import assemble
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like
+from echodsl.runtime.rollout import memory_input
 
 TIMESTEPS = (0.25, 0.5, 0.75)  # noise levels every segment is scored at
 OVERLAP = 0.5  # a memory frame "overlaps" the targets when it sees this share of their frusta
@@ -91,7 +92,7 @@ def return_segments(run: assemble.RunConfig, plan: MemoryPlan, cases: int) -> li
     cache = assemble.codec_cache(run)
     bb = plan.backbone
     text_cfg = TextConfig(dim=bb.text_dim, max_tokens=bb.text_len)
-    f, slots = bb.segment_frames, max(plan.memory_frames, 1)
+    f, slots = bb.segment_frames, max(plan.memory_frames, 1)  # slots: as memory_input pads
     select = plan.memory_select or "recent"
     samples = int(plan.select_args.get("samples", 512))
     recency = float(plan.select_args.get("recency", 0.0))
@@ -107,18 +108,12 @@ def return_segments(run: assemble.RunConfig, plan: MemoryPlan, cases: int) -> li
         picked = retriever.select_memory(select, plan.memory_frames, history, poses[start + 1:], k, h, w,
                                          samples=samples, recency=recency, seed=stable_seed(0, "memory-use"))
         latents = cache.encode(probe.frames)  # (T, C, h, w)
-        mem_latents = torch.zeros(1, slots, *latents.shape[1:])
-        mem_actions = torch.zeros(1, slots, 12)
-        mask = torch.zeros(1, slots, dtype=torch.bool)
-        if picked:
-            mem_latents[0, :len(picked)] = latents[picked]
-            mem_actions[0, :len(picked)] = relative_actions(poses[picked], reference=poses[start])
-            mask[0, :len(picked)] = True
+        memory = memory_input(latents, poses, picked, plan.memory_frames, poses[start], "cpu")
         overlap = retriever.fov_overlap(poses[start + 1:], poses[picked], k, h, w) if picked else torch.zeros(0)
         overlapping = torch.zeros(slots, dtype=torch.bool)
         overlapping[:len(picked)] = overlap >= OVERLAP
         out.append(Segment(latents[start:], relative_actions(poses[start:]), embed_caption(probe.caption, text_cfg),
-                           MemoryInput(mem_latents, mem_actions, mask), overlapping,
+                           memory, overlapping,
                            _necessity(poses[start + 1:], poses[start:start + 1], poses[picked], k, h, w)))
     return out
 

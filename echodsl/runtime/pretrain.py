@@ -47,9 +47,13 @@ def pretrain_run(run: assemble.RunConfig) -> assemble.RunConfig:
 
 
 def pretrain_dir(run: assemble.RunConfig, cache: Path) -> Path:
+    """The cache entry of ``run``'s shared backbone."""
+    return _entry(pretrain_run(run), cache)
+
+
+def _entry(base: assemble.RunConfig, cache: Path) -> Path:
     from echodsl.compiler import build_hash
 
-    base = pretrain_run(run)
     key = sha256_hex({"setup": base.study_setup(), "build": build_hash()})
     return cache / f"pretrained-{key[:16]}"
 
@@ -61,9 +65,9 @@ def ensure_pretrained(run: assemble.RunConfig, cache: Path, *, progress: bool = 
         return None
     from echodsl.runtime.trainer import TrainOptions, Trainer
 
-    out = pretrain_dir(run, cache)
-    out.mkdir(parents=True, exist_ok=True)
     base = pretrain_run(run)
+    out = _entry(base, cache)
+    out.mkdir(parents=True, exist_ok=True)
     with (out / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second worker waits here, then finds it done
         done = out / "done.json"

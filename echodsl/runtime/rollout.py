@@ -131,16 +131,19 @@ def _memory(model, plan: MemoryPlan, trajectory: Trajectory, history: list[torch
                                recency=float(plan.select_args.get("recency", 0.0)),
                                seed=stable_seed("rollout-fov", anchor_at))
         picked = [candidates[i] for i in chosen]
-        mem = _memory_input(history, poses, picked, plan.memory_frames, reference, device)
+        mem = memory_input(history, poses, picked, plan.memory_frames, reference, device)
         return model.write_memory(mem), written, picked
     # summary / state: write only the frames new since the last chunk (anchor excluded, as in training)
     new = list(range(written, anchor_at))
     if new:
-        state = model.write_memory(_memory_input(history, poses, new, len(new), reference, device), state)
+        state = model.write_memory(memory_input(history, poses, new, len(new), reference, device), state)
     return state, anchor_at, new
 
 
-def _memory_input(history, poses, picked: list[int], slots: int, reference, device) -> MemoryInput:
+def memory_input(history, poses, picked: list[int], slots: int, reference, device) -> MemoryInput:
+    """The frames ``picked`` (positions into ``history``, a list or tensor of (C, h, w)
+    latents) as a batch of one with ``slots`` slots, actions relative to ``reference``;
+    unused slots are zero and masked."""
     slots = max(slots, 1)
     latents = torch.zeros(1, slots, *history[0].shape, device=device)  # (1, M, C, h, w)
     actions = torch.zeros(1, slots, 12, device=device)
