@@ -70,6 +70,7 @@ def main() -> int:
     from echodsl.backbone import make_backbone
     from echodsl.compiler import build, compile_model, lower
     from echodsl.compiler.explain import attention_flops
+    from echodsl.presets import backbone_config
 
     name = torch.cuda.get_device_name()
     peak = peak_flops(name, args.peak_tflops)
@@ -79,7 +80,7 @@ def main() -> int:
     print(f"{'profile':14s} {'attn':10s} {'mode':9s} {'step s':>8s} {'tokens/s':>10s} {'MFU':>6s}")
     for label, text in PROFILES.items():
         profile = echodsl.loads(text).profiles[label]
-        plan = lower(profile, "wan2_1_1_3b", args.config)
+        plan = lower(profile, backbone_config("wan2_1_1_3b", args.config))
         for backend in backends:
             for compiled in ([False] if args.no_compile else [False, True]):
                 torch._dynamo.reset()
@@ -91,7 +92,7 @@ def main() -> int:
                     compile_model(model)
                 step = statistics.median(run(model, args.steps + 3)[3:])
                 cfg = plan.backbone
-                tokens = (cfg.segment_frames + plan.memory_frames * (plan.readout == "joint")) * cfg.tokens_per_frame
+                tokens = (cfg.segment_frames + plan.memory_frames * (plan.readout.kind == "joint")) * cfg.tokens_per_frame
                 params = sum(p.numel() for p in model.parameters())
                 flops = 6 * params * tokens + attention_flops(plan)
                 mfu = flops / step / peak if peak else float("nan")

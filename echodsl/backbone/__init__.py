@@ -2,7 +2,7 @@
 
 from echodsl.backbone.action import ACTION_DIM, ActionConditioner, ActionConfig
 from echodsl.backbone.attention import attention_backend
-from echodsl.backbone.presets import PRESETS, BackboneConfig, backbone_config
+from echodsl.presets import PRESETS, BackboneConfig, backbone_config
 from echodsl.backbone.wan import Stream, WanBackbone
 
 

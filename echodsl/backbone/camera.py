@@ -19,8 +19,8 @@ import math
 import torch
 from torch import nn
 
-BANDS = 4
-RAY_FEATURES = 3 + 2 * 3 * BANDS + 3
+from echodsl.presets import RAY_BANDS as BANDS
+from echodsl.presets import RAY_FEATURES
 
 
 def pixel_rays(grid: tuple[int, int], fov_deg: float) -> torch.Tensor:

@@ -21,7 +21,7 @@ from diffusers import WanTransformer3DModel
 from torch import nn
 
 from echodsl.backbone.attention import Rotary, attention_backend, cross_attention, self_attention
-from echodsl.backbone.presets import BackboneConfig
+from echodsl.presets import BackboneConfig
 
 
 class Stream(NamedTuple):

@@ -10,9 +10,9 @@ import click
 
 # The torch-free mirror of the backbone presets (a compiler test keeps the names equal), so
 # that `echodsl compile --help` and argument checking import no torch.
-from echodsl.lang.budget import GEOMETRY
+from echodsl.presets import PRESETS
 
-_PRESET = click.Choice(sorted(GEOMETRY))
+_PRESET = click.Choice(sorted(PRESETS))
 
 
 def _profile(spec: str, name: str, as_json: bool):

@@ -12,12 +12,13 @@ from echodsl.compiler.explain import example_inputs
 from echodsl.compiler.model import build, compile_model
 from echodsl.compiler.plan import build_hash, lower
 from echodsl.lang.model import Profile
+from echodsl.presets import backbone_config
 
 
 def compile_check(profile: Profile, preset: str = "tiny", config: str | None = None, *,
                   compile: bool = True) -> dict[str, Any]:
     """One forward + backward, eager and (unless ``compile`` is False) compiled; times and agreement."""
-    plan = lower(profile, preset, config)
+    plan = lower(profile, backbone_config(preset, config))
     torch.manual_seed(0)
     model = build(plan, make_backbone(preset, config))
     inputs, memory = example_inputs(model)

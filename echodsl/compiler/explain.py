@@ -18,6 +18,8 @@ from echodsl.compiler.model import MemoryWorldModel, build
 from echodsl.compiler.plan import MemoryPlan, build_hash, lower
 from echodsl.lang.model import Profile
 from echodsl.memory.base import MemoryInput
+from echodsl.memory.families import readout_of
+from echodsl.presets import backbone_config
 
 
 @dataclass
@@ -48,20 +50,17 @@ class ExplainReport:
 def attention_flops(plan: MemoryPlan) -> int:
     """Matmul FLOPs of every attention (QKᵀ and AV) in one train step at the preset's shape.
 
-    Forward per block: targets' self-attention 4·N²·D, text cross-attention 4·N·L·D, plus the
-    memory read: joint 4·(N·S + S²)·D (targets→memory, memory→memory) and the memory
-    stream's text cross-attention, cross-attention/text concat 4·N·S·D. Backward ≈ 2× forward.
+    Forward per block: targets' self-attention 4·N²·D, text cross-attention 4·N·L·D, plus
+    what the read-out adds in each block it attaches to (its own arithmetic: joint
+    4·(N·S + S²)·D plus the memory stream's text cross-attention, cross-attention and
+    text concat 4·N·S·D). Backward ≈ 2× forward.
     """
     bb = plan.backbone
     n, d, layers = bb.segment_frames * bb.tokens_per_frame, bb.dim, bb.num_layers
     s, text = plan.memory_tokens, bb.text_len
     per_block = 4 * n * n * d + 4 * n * text * d
     fwd = per_block * layers
-    blocks = len(plan.attach)
-    if plan.readout == "joint":
-        fwd += blocks * (4 * (n * s + s * s) * d + 4 * s * text * d)
-    elif plan.readout in ("cross_attention", "text_concat"):
-        fwd += blocks * 4 * n * s * d
+    fwd += len(plan.attach) * readout_of(plan.readout.kind).flops(plan.readout, n, s, bb)
     return 3 * fwd
 
 
@@ -105,7 +104,7 @@ def graph_breaks(model: MemoryWorldModel) -> tuple[int, int, list[str]]:
 
 def explain(profile: Profile, preset: str = "tiny", config: str | None = None, *, breaks: bool = True) -> ExplainReport:
     """Lower and build ``profile`` on a fresh backbone and describe the result."""
-    plan = lower(profile, preset, config)
+    plan = lower(profile, backbone_config(preset, config))
     torch.manual_seed(0)
     model = build(plan, make_backbone(preset, config))
     nb, nc, reasons = graph_breaks(model) if breaks else (None, None, [])

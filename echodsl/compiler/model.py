@@ -22,52 +22,13 @@ from echodsl.backbone.wan import Stream, WanBackbone
 from echodsl.compiler.plan import MemoryPlan
 from echodsl.errors import BuildError
 from echodsl.memory.base import MemoryInput, MemoryState
-from echodsl.memory.compression import Compression, CompressionConfig
-from echodsl.memory.context import FrameStore, FrameStoreConfig, JointConfig, JointReadout
-from echodsl.memory.readout import CrossAttentionConfig, CrossAttentionReadout, Readout, ResidualConfig, ResidualReadout
-from echodsl.memory.spatial import SummaryConfig, SummaryStore, TextConcatConfig, TextConcatReadout
-from echodsl.memory.state import StateConfig, StateStore
+from echodsl.memory.families import build_memory
+from echodsl.memory.readout import Readout
 
 
 def make_memory(plan: MemoryPlan) -> tuple[nn.Module | None, Readout | None]:
-    """The storage and read-out modules a plan asks for (either may be None)."""
-    bb = plan.backbone
-    d = bb.dim
-    storage: nn.Module | None = None
-    width = d
-    if plan.storage == "frames" and plan.memory_frames > 0:
-        comp = None if plan.compression == "none" else Compression(CompressionConfig(plan.compression, d, plan.ratio or 1))
-        storage = FrameStore(FrameStoreConfig(d, plan.memory_frames, plan.tokens_per_frame, bb.grid, bb.fov_deg), comp)
-    elif plan.storage == "summary":
-        storage = SummaryStore(SummaryConfig(d, bb.grid, plan.summary_grid, plan.summary_pool, plan.memory_frames,
-                                             bb.fov_deg))
-    elif plan.storage == "state":
-        width = plan.state_dim
-        storage = StateStore(StateConfig(d, width, plan.recurrence, bb.grid, plan.memory_frames,
-                                         dict(plan.recurrence_args), bb.fov_deg))
-    if storage is None or not plan.attach:
-        return storage, None
-    args = plan.readout_args
-    readout: Readout
-    if plan.readout == "joint":
-        readout = JointReadout(JointConfig(d, bb.num_layers, args["placement"], bb.attention_head_dim,
-                                           args["gate"], plan.action_inject or "pre_norm"))
-    elif plan.readout == "cross_attention":
-        readout = CrossAttentionReadout(CrossAttentionConfig(d, width, args["heads"], args["dedicated"], plan.attach))
-    elif plan.readout == "text_concat":
-        readout = TextConcatReadout(TextConcatConfig(d, bb.num_layers))
-    elif plan.readout == "residual":
-        readout = ResidualReadout(ResidualConfig(d, width, plan.attach))
-    else:
-        raise BuildError(f"profile {plan.profile}: read-out {plan.readout} cannot read storage {plan.storage}")
-    return storage, readout
-
-
-def count_memory_parameters(plan: MemoryPlan) -> int:
-    """Trainable parameters of the plan's memory modules, built on the meta device."""
-    with torch.device("meta"):
-        modules = [m for m in make_memory(plan) if m is not None]
-    return sum(p.numel() for m in modules for p in m.parameters() if p.requires_grad)
+    """The storage and read-out modules a plan asks for (either may be None): its family's builders."""
+    return build_memory(plan.storage, plan.readout, plan.backbone, plan.action_inject)
 
 
 class MemoryWorldModel(nn.Module):

@@ -31,6 +31,8 @@ from echodsl.data import cam, index
 from echodsl.data.camera import euler_from_pose, intrinsics_from_fov
 from echodsl.data.retriever import select_memory
 from echodsl.errors import DataError, UsageError
+from echodsl.memory.families import family_of
+from echodsl.presets import backbone_config
 
 FORMAT_VERSION = "1.1"
 
@@ -48,13 +50,13 @@ class RetrievalCheck:
 
     @classmethod
     def from_profile(cls, profile, **kw) -> "RetrievalCheck":
-        """From a resolved profile whose storage is ``frames(k, select = fov(...))``."""
-        storage = profile.storage
-        select = storage.get("select") if storage.variant == "frames" else None
-        if select is None or getattr(select, "variant", None) != "fov":
+        """From a resolved profile whose storage is ``frames(k, select = fov(...))``: its
+        family's own lowering says what it retrieves."""
+        storage = family_of(profile.storage.variant).lower(profile, backbone_config("tiny"))
+        if storage.select != "fov" or storage.history is not None:
             raise UsageError(f"profile {profile.name} does not retrieve frames by fov",
                              hint="pick a profile with storage frames(k = ..., select = fov(...))")
-        return cls(k=int(storage["k"]) - 1, samples=int(select["samples"]), recency=float(select["recency"]),
+        return cls(k=storage.memory_frames, samples=storage.samples, recency=storage.recency,
                    source=f"profile {profile.name}", **kw)
 
 

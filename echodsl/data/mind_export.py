@@ -50,13 +50,11 @@ def export_mind(trained, gt_root: str | os.PathLike, out: str | os.PathLike, *, 
     """Roll out ``trained`` (a :class:`~echodsl.runtime.trained.TrainedRun`) on every test
     clip of the MIND root ``gt_root`` and write the submission tree under ``out/<model>``.
     ``limit`` caps the clips per (perspective, test set). Returns a summary."""
-    from echodsl.data.segments import PRESET_GEOMETRY
     from echodsl.eval.generate import Generator
     from echodsl.eval.report import EvalConfig
 
     gen = Generator(trained, EvalConfig(steps=steps))
-    geo = PRESET_GEOMETRY[trained.plan.backbone.preset]
-    source = mind.MindSource(gt_root, "test", geo["height"], geo["width"])
+    source = mind.MindSource(gt_root, "test", *trained.plan.backbone.frame_hw)
     model = model or trained.directory.name
     base = Path(out) / model
     mirror_frames = mirror_frames or 2 * gen.per_chunk

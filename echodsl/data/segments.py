@@ -25,16 +25,7 @@ from echodsl.data.codec import LatentCache, make_codec
 from echodsl.data.sequence import SequenceSource, to_unit_range
 from echodsl.data.text import TextConfig, embed_caption
 from echodsl.data.seeding import stable_seed
-
-# Preset geometry as the data layer needs it (docs/contracts.md mirrors the backbone).
-# wan2_1_1_3b takes frames 0, 4, ..., 80 of each 81-frame window, like the study's code.
-PRESET_GEOMETRY: dict[str, dict] = {
-    "tiny": {"height": 32, "width": 32, "segment_frames": 5, "frame_stride": 1, "codec": "pixels"},
-    "small": {"height": 64, "width": 64, "segment_frames": 9, "frame_stride": 1, "codec": "pixels"},
-    "wan2_1_1_3b": {"height": 352, "width": 640, "segment_frames": 21, "frame_stride": 4,
-                    "codec": "wan"},
-}
-
+from echodsl.presets import backbone_config
 
 @dataclass(frozen=True)
 class SamplerConfig:
@@ -63,8 +54,8 @@ class SamplerConfig:
     @classmethod
     def for_preset(cls, preset: str, **overrides) -> "SamplerConfig":
         """Segment length and frame stride of a preset, plus any overrides."""
-        geo = PRESET_GEOMETRY[preset]
-        base = {"segment_frames": geo["segment_frames"], "frame_stride": geo["frame_stride"]}
+        bb = backbone_config(preset)
+        base = {"segment_frames": bb.segment_frames, "frame_stride": bb.frame_stride}
         return cls(**{**base, **overrides})
 
     @property

@@ -1,6 +1,7 @@
 """Generation for the evaluation branches: the fixed held-out replay walks, rollouts through
 the full sampling path (``runtime.rollout``, the same for every profile), decoding by the
-run's codec, and the memory a rollout held when the camera came back.
+run's codec, and the memory a rollout held when the camera came back (rebuilt through the
+rollout's own ``memory_for_chunk``).
 
 Replay cases are camera walks, generated like training walks, through the *held-out*
 in-domain scenes (the world's ``in`` stream: training styles, never trained on); training
@@ -20,9 +21,9 @@ from echodsl.data.trajectory import random_walk
 from echodsl.data.world import World
 from echodsl.eval.report import EvalConfig
 from echodsl.eval.write_probe import pool_features
-from echodsl.memory.base import MemoryInput, MemoryState
+from echodsl.memory.base import MemoryState
 from echodsl.runtime import assemble
-from echodsl.runtime.rollout import Rollout, RolloutConfig, Trajectory, memory_input, rollout
+from echodsl.runtime.rollout import Rollout, RolloutConfig, Trajectory, memory_for_chunk, rollout
 from echodsl.runtime.trained import TrainedRun
 from echodsl.data.seeding import stable_seed
 
@@ -81,22 +82,17 @@ class Generator:
     @torch.no_grad()
     def memory_feature(self, result: Rollout, poses: torch.Tensor, frame: int) -> torch.Tensor | None:
         """(D,) mean of the memory tokens the chunk generating ``frame`` read, rebuilt from the
-        rollout's own history exactly as the rollout wrote it; None without storage."""
+        rollout's own history and recorded picks through the rollout's own
+        ``memory_for_chunk``; None without storage."""
         if not self.has_memory:
             return None
         c = next(i for i, (s, e) in enumerate(result.chunks) if s <= frame < e)
         poses = poses.float()
+        device = next(self.model.parameters()).device
         state: MemoryState | None = None
-        if self.plan.storage == "frames":  # rewritten every chunk from the retrieved frames
-            picked = result.memory_indices[c]
-            state = self.model.write_memory(self._input(result.latents, poses, picked, self.plan.memory_frames,
-                                                        poses[result.chunks[c][0] - 1]))
-        else:  # summary / state: incremental writes of each chunk's new frames
-            for k in range(c + 1):
-                new = result.memory_indices[k]
-                if new:
-                    ref = poses[result.chunks[k][0] - 1]
-                    state = self.model.write_memory(self._input(result.latents, poses, new, len(new), ref), state)
+        for k in range(c + 1):  # replays every write (only an incremental family keeps the earlier ones)
+            state = memory_for_chunk(self.model, self.plan, result.latents, poses, result.memory_indices[k],
+                                     result.chunks[k][0] - 1, state, device)
         if state is None:
             return None
         tokens = self.model.storage.read(state)
@@ -104,8 +100,3 @@ class Generator:
         if kept.shape[0] == 0:
             return torch.zeros(tokens.tokens.shape[-1])
         return pool_features(kept[None])[0].cpu()  # (D,)
-
-    def _input(self, history: torch.Tensor, poses: torch.Tensor, picked: list[int], slots: int,
-               reference: torch.Tensor) -> MemoryInput:
-        device = next(self.model.parameters()).device
-        return memory_input(history, poses, picked, slots, reference, device)

@@ -15,7 +15,7 @@ from echodsl.lang import ast
 from echodsl.lang.arguments import INVALID, ArgumentChecker, CheckedCall
 from echodsl.lang.diagnostics import Diagnostic, Note, did_you_mean, error
 from echodsl.lang.imports import ParsedFile
-from echodsl.lang.model import Profile, Variant
+from echodsl.lang.model import Checked, Profile, Variant
 from echodsl.lang.expand import MAX_NAME_BYTES, MAX_SWEEP_MEMBERS, expand, find_sweeps, member_count, member_name
 from echodsl.lang.rules import check_member
 from echodsl.lang.schema import PROFILE_CLAUSES, STUDY_CLAUSE_ORDER
@@ -23,17 +23,6 @@ from echodsl.lang.source import Span
 from echodsl.lang.study import check_study
 
 Decl = ast.ProfileDecl | ast.StudyDecl
-
-
-@dataclass
-class Checked:
-    """What the checker resolved. Profiles are keyed by (member) name."""
-
-    profiles: dict[str, Profile] = field(default_factory=dict)
-    members: dict[str, tuple[str, ...]] = field(default_factory=dict)  # declared name -> member names
-    studies: dict = field(default_factory=dict)
-    root_names: tuple[str, ...] = ()  # names declared in the first file, in order
-    failed: set[str] = field(default_factory=set)  # declarations with errors
 
 
 @dataclass

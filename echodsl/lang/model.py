@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from echodsl.lang.schema import PROFILE_CLAUSE_ORDER
+from echodsl.memory.families import family_of
 
 
 class _Record:
@@ -109,10 +110,7 @@ class Profile(_Record):
     @property
     def family(self) -> str:
         """The study's family of this design: i2v, context, compression, spatial or state."""
-        storage = self.storage.variant
-        if storage == "frames":
-            return "context" if self.compression.variant == "none" else "compression"
-        return {"none": "i2v", "summary": "spatial", "state": "state"}[storage]
+        return family_of(self.storage.variant).name(self)
 
     @classmethod
     def from_canonical(cls, name: str, canonical: dict[str, Any]) -> "Profile":
@@ -156,3 +154,14 @@ class Study(_Record):
             if p.name == name:
                 return p
         raise KeyError(name)
+
+
+@dataclass
+class Checked:
+    """What the checker resolved, shared with the study checks. Profiles are keyed by (member) name."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)  # declared name -> member names
+    studies: dict = field(default_factory=dict)
+    root_names: tuple[str, ...] = ()  # names declared in the first file, in order
+    failed: set[str] = field(default_factory=set)  # declarations with errors

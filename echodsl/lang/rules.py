@@ -54,7 +54,9 @@ def check_member(name: str, bindings: tuple[Binding, ...], clauses: dict[str, Lo
         needs("readout", READOUT_REQUIRES[readout.call.variant], "read-out")
 
     compression = clauses.get("compression")
-    if compression is not None and "ratio" in compression.call.args and storage_variant == "frames":
+    # Only a storage that keeps k frames can be pooled (a storage without k is rule E109's).
+    if compression is not None and "ratio" in compression.call.args and storage is not None \
+            and "k" in storage.call.args:
         ratio, k = compression.call.args["ratio"], storage.call.args["k"]
         if ratio > k:
             ratio_span = _value_span(compression.call, "ratio", bindings, "compression.ratio")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from echodsl.presets import PRESETS as BACKBONE_PRESETS
+
 
 class _Required:
     def __repr__(self) -> str:
@@ -153,7 +155,7 @@ READOUT_REQUIRES: dict[str, tuple[str, ...]] = {
 COMPRESSION_REQUIRES = ("frames",)
 RECURRENCE_REQUIRES = ("state",)
 
-PRESETS = ("tiny", "small", "wan2_1_1_3b")
+PRESETS = tuple(BACKBONE_PRESETS)
 
 STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
     "backbone": {

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from echodsl.lang import ast
 from echodsl.lang.arguments import INVALID, ArgumentChecker, describe_value
 from echodsl.lang.budget import sequence_tokens
 from echodsl.lang.diagnostics import Diagnostic, Note, did_you_mean, error, warning
-from echodsl.lang.model import Study, Variant
+from echodsl.lang.model import Checked, Study, Variant
 from echodsl.lang.schema import DEFAULT_EVAL, LIST_CLAUSES, PROFILE_CLAUSES, STUDY_CLAUSE_ORDER, STUDY_CLAUSES
 from echodsl.lang.source import Span
 
-if TYPE_CHECKING:
-    from echodsl.lang.checker import Checked
 
-
-def check_study(decl: ast.StudyDecl, decls: dict, checked: "Checked", diagnostics: list[Diagnostic]) -> Study | None:
+def check_study(decl: ast.StudyDecl, decls: dict, checked: Checked, diagnostics: list[Diagnostic]) -> Study | None:
     before = len(diagnostics)
     checker = ArgumentChecker(diagnostics)
     seen: dict[str, Span] = {}
@@ -89,7 +84,7 @@ def _backbone(call, diagnostics: list[Diagnostic]):
     return call
 
 
-def _profiles(clause: ast.Clause, decls: dict, checked: "Checked", diagnostics: list[Diagnostic]):
+def _profiles(clause: ast.Clause, decls: dict, checked: Checked, diagnostics: list[Diagnostic]):
     listed: dict[str, Span] = {}
     out, broken = [], False
     names = [n for n, d in decls.items() if isinstance(d, ast.ProfileDecl)]

@@ -1,9 +1,9 @@
-"""Memory families as modules: context (frames), compression, spatial (summary), state.
+"""Memory families: what a design stores, how it compresses and how the targets read it.
 
-Every module starts as an exact no-op on the target tokens (zero-initialised gates and
-output projections), so an untrained profile reproduces the I2V model bit for bit.
+``echodsl.memory.families`` is the registry (torch-free): one file per storage family
+with its typed configuration, lowering, token and parameter arithmetic, write policy
+across chunks and builder. The modules themselves live beside it (``context``,
+``compression``, ``spatial``, ``state``, ``readout``; ``base`` holds what crosses the
+memory boundary). Every module starts as an exact no-op on the target tokens
+(zero-initialised gates and output projections).
 """
-
-from echodsl.memory.base import MemoryInput, MemoryState, MemoryTokens
-
-__all__ = ["MemoryInput", "MemoryState", "MemoryTokens"]

@@ -31,12 +31,6 @@ class CompressionConfig:
     ratio: int = 1  # r for length/hybrid
 
 
-def compressed_slots(frames: int, config: CompressionConfig | None) -> int:
-    if config is None or config.variant == "weights":
-        return frames
-    return math.ceil(frames / config.ratio)
-
-
 def _masked_softmax(logits: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
     logits = logits.masked_fill(~mask, float("-inf"))
     w = torch.softmax(logits, dim=dim)

@@ -15,11 +15,11 @@ from typing import Any
 import torch
 
 from echodsl.backbone import WanBackbone, backbone_config
-from echodsl.backbone.presets import BackboneConfig
+from echodsl.presets import BackboneConfig
 from echodsl.compiler import MemoryPlan, build, lower
 from echodsl.data.sources import open_source
 from echodsl.data.codec import LatentCache, make_codec
-from echodsl.data.segments import PRESET_GEOMETRY, SamplerConfig, SegmentDataset
+from echodsl.data.segments import SamplerConfig, SegmentDataset
 from echodsl.data.sequence import InMemorySource
 from echodsl.data.text import TextConfig
 from echodsl.data.trajectory import PathConfig
@@ -114,7 +114,7 @@ def backbone_of(run: RunConfig) -> BackboneConfig:
 
 
 def plan_of(run: RunConfig) -> MemoryPlan:
-    return lower(run.profile, backbone=backbone_of(run))
+    return lower(run.profile, backbone_of(run))
 
 
 def make_model(plan: MemoryPlan, seed: int) -> torch.nn.Module:
@@ -126,39 +126,38 @@ def make_model(plan: MemoryPlan, seed: int) -> torch.nn.Module:
 
 def source_of(run: RunConfig, split: str = "train"):
     """The sequences a run trains on (``split="train"``)."""
-    geo = PRESET_GEOMETRY[backbone_of(run).preset]
+    height, width = backbone_of(run).frame_hw
     if run.data.variant == "world":
         world = world_of(run)
-        return InMemorySource(world) if geo["height"] * geo["width"] <= 128 * 128 else world
+        return InMemorySource(world) if height * width <= 128 * 128 else world
     root = run.resolve(run.data["root"])
     if not root.is_dir():
         raise UsageError(f"data root {root} does not exist",
                          hint=f"{run.data.variant}(root = ...) is relative to the spec file")
-    return open_source(run.data.variant, root, geo["height"], geo["width"])
+    return open_source(run.data.variant, root, height, width)
 
 
 def world_of(run: RunConfig) -> World:
     """The embedded world at the run's resolution: held-out probes come from it."""
-    geo = PRESET_GEOMETRY[backbone_of(run).preset]
+    height, width = backbone_of(run).frame_hw
     if run.data.variant != "world":  # a real data set still takes its held-out probes from the world
-        return World(WorldConfig(scenes=64, height=geo["height"], width=geo["width"], seed=0))
+        return World(WorldConfig(scenes=64, height=height, width=width, seed=0))
     args = run.data.args
-    return World(WorldConfig(scenes=args["scenes"], height=geo["height"], width=geo["width"], seed=0,
+    return World(WorldConfig(scenes=args["scenes"], height=height, width=width, seed=0,
                              detail=args.get("detail", "fine"),
                              path=PathConfig(drift=args.get("drift", PathConfig.drift))))
 
 
 def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
-    bb = plan.backbone
-    history = bb.history_frames if plan.storage in ("summary", "state") else None
+    bb, storage = plan.backbone, plan.storage
     return SamplerConfig.for_preset(
         bb.preset,
-        memory=plan.memory_frames,
-        select=plan.memory_select or "recent",
-        fov_samples=int(plan.select_args.get("samples", 512)),
-        recency=float(plan.select_args.get("recency", 0.0)),
+        memory=storage.memory_frames,
+        select=storage.select,
+        fov_samples=storage.samples,
+        recency=storage.recency,
         overlap_drop=run.flow.overlap_drop,
-        history=history,
+        history=storage.history,
         # Same windows for every profile: each starts after one segment of history.
         min_history=bb.segment_frames,
         seed=run.seed,
@@ -167,8 +166,7 @@ def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
 
 
 def codec_cache(run: RunConfig, cache_dir: Path | None = None) -> LatentCache:
-    geo = PRESET_GEOMETRY[backbone_of(run).preset]
-    return LatentCache(make_codec(geo["codec"], run.vae), cache_dir)
+    return LatentCache(make_codec(backbone_of(run).codec, run.vae), cache_dir)
 
 
 def dataset_of(run: RunConfig, plan: MemoryPlan, cache_dir: Path | None = None) -> SegmentDataset:

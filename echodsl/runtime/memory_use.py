@@ -93,9 +93,7 @@ def return_segments(run: assemble.RunConfig, plan: MemoryPlan, cases: int) -> li
     bb = plan.backbone
     text_cfg = TextConfig(dim=bb.text_dim, max_tokens=bb.text_len)
     f, slots = bb.segment_frames, max(plan.memory_frames, 1)  # slots: as memory_input pads
-    select = plan.memory_select or "recent"
-    samples = int(plan.select_args.get("samples", 512))
-    recency = float(plan.select_args.get("recency", 0.0))
+    select, samples, recency = plan.storage.select, plan.storage.samples, plan.storage.recency
     out = []
     for probe in world.probes("in", cases):
         # The moment of return: the targets start at the first frame where the object is back
@@ -181,7 +179,7 @@ def _attention(records, seg: Segment, plan: MemoryPlan, attn, chance, overlap_x)
     frames = per_token.view(slots, n)  # (T, n): stored slots (compression may pool frames)
     valid = mask[:slots] if slots == mask.shape[0] else mask.view(slots, -1).any(1)
     total = float(frames[valid].sum())
-    if plan.readout_args.get("gate") == "none":
+    if plan.readout.args.get("gate") == "none":
         keys = valid.sum() * n + plan.tokens_per_frame * plan.backbone.segment_frames
         attn.append(total)
         chance.append(float(valid.sum() * n / keys))

@@ -25,6 +25,7 @@ from echodsl.compiler import MemoryPlan
 from echodsl.data.camera import relative_actions
 from echodsl.data import retriever
 from echodsl.memory.base import MemoryInput, MemoryState
+from echodsl.memory.families import family_of
 from echodsl.runtime.flow import frame_timesteps, sampling_schedule
 from echodsl.data.seeding import stable_seed
 
@@ -93,8 +94,11 @@ def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, co
         anchor_at = len(history) - 1
         idx = list(range(anchor_at, min(anchor_at + 1 + per_chunk, total)))
         actions = relative_actions(poses[idx]).to(device)[None]  # (1, F', 12)
-        state, new_written, picked = _memory(model, plan, trajectory, history, anchor_at, state, written, device)
-        written = new_written
+        picked: list[int] = []
+        if model.storage is not None:
+            picked = chunk_frames(plan, trajectory, anchor_at, written)
+            state = memory_for_chunk(model, plan, history, poses, picked, anchor_at, state, device)
+            written = anchor_at
         gen = torch.Generator().manual_seed(stable_seed(config.seed, "rollout", chunk))
         shape = (1, len(idx) - 1, *history[0].shape)
         x = torch.randn(shape, generator=gen).to(device) * config.noise_shift  # (1, F'-1, C, h, w)
@@ -115,29 +119,35 @@ def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, co
     return out
 
 
-def _memory(model, plan: MemoryPlan, trajectory: Trajectory, history: list[torch.Tensor], anchor_at: int,
-            state: MemoryState | None, written: int, device) -> tuple[MemoryState | None, int, list[int]]:
-    """The memory chunk ``anchor_at`` reads: (state, frames written so far, retrieved indices)."""
-    if plan.storage == "none" or model.storage is None:
-        return None, written, []
+def chunk_frames(plan: MemoryPlan, trajectory: Trajectory, anchor_at: int, written: int) -> list[int]:
+    """The history frames the chunk anchored at ``anchor_at`` writes into memory, by its
+    family's write policy: an incremental family the frames new since the last chunk
+    (``written`` on, anchor excluded, as in training); any other the frames the retriever
+    picks among everything before the anchor, as the trainer's sampler does."""
+    if family_of(plan.storage.kind).incremental:
+        return list(range(written, anchor_at))
     poses = trajectory.poses.float()
+    storage = plan.storage
+    targets = poses[anchor_at + 1: anchor_at + 1 + plan.backbone.segment_frames - 1]
+    return retriever.select_memory(storage.select, storage.memory_frames, poses[:anchor_at], targets,
+                                   trajectory.intrinsics, trajectory.height, trajectory.width,
+                                   samples=storage.samples, recency=storage.recency,
+                                   seed=stable_seed("rollout-fov", anchor_at))
+
+
+def memory_for_chunk(model, plan: MemoryPlan, history, poses: torch.Tensor, picked: list[int], anchor_at: int,
+                     state: MemoryState | None, device) -> MemoryState | None:
+    """The memory the chunk anchored at ``anchor_at`` reads once it has written the frames
+    ``picked`` (positions into ``history``): an incremental family folds them into ``state``,
+    any other writes its memory anew. The rollout and evaluation both go through here."""
+    if model.storage is None:
+        return None
     reference = poses[anchor_at]
-    if plan.storage == "frames":
-        candidates = list(range(anchor_at))  # everything before the anchor, as in training
-        targets = poses[anchor_at + 1: anchor_at + 1 + plan.backbone.segment_frames - 1]
-        chosen = retriever.select_memory(plan.memory_select or "recent", plan.memory_frames, poses[candidates], targets,
-                               trajectory.intrinsics, trajectory.height, trajectory.width,
-                               samples=int(plan.select_args.get("samples", 512)),
-                               recency=float(plan.select_args.get("recency", 0.0)),
-                               seed=stable_seed("rollout-fov", anchor_at))
-        picked = [candidates[i] for i in chosen]
-        mem = memory_input(history, poses, picked, plan.memory_frames, reference, device)
-        return model.write_memory(mem), written, picked
-    # summary / state: write only the frames new since the last chunk (anchor excluded, as in training)
-    new = list(range(written, anchor_at))
-    if new:
-        state = model.write_memory(memory_input(history, poses, new, len(new), reference, device), state)
-    return state, anchor_at, new
+    if family_of(plan.storage.kind).incremental:
+        if not picked:
+            return state
+        return model.write_memory(memory_input(history, poses, picked, len(picked), reference, device), state)
+    return model.write_memory(memory_input(history, poses, picked, plan.memory_frames, reference, device))
 
 
 def memory_input(history, poses, picked: list[int], slots: int, reference, device) -> MemoryInput:

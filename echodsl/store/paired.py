@@ -15,8 +15,9 @@ import math
 from dataclasses import dataclass
 
 from echodsl.errors import UsageError
+from echodsl.memory.families import family_of
 from echodsl.store.columns import Column
-from echodsl.store.compare import Group
+from echodsl.store.groups import Group
 from echodsl.store.stats import MeanCI, mean_ci
 from echodsl.store.store import Store
 
@@ -65,7 +66,8 @@ AUTO = "auto"  # the anchor-only design (storage none): the floor a memory study
 def baseline_group(groups: list[Group], name: str) -> Group | None:
     """The group ``name`` designates; for ``auto`` the first anchor-only one, or None."""
     if name == AUTO:
-        return next((g for g in groups if g.canonical.get("storage", {}).get("variant") == "none"), None)
+        return next((g for g in groups if family_of(g.canonical.get("storage", {}).get("variant", "")).anchor_only),
+                    None)
     for g in groups:
         if name in g.names or g.spec_hash.startswith(name):
             return g

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from echodsl.backbone import make_backbone
-from echodsl.memory import MemoryInput
+from echodsl.memory.base import MemoryInput
 
 @pytest.fixture(scope="session")
 def tiny_backbone():

@@ -10,15 +10,19 @@ import torch
 
 from echodsl.backbone import PRESETS, ActionConditioner, ActionConfig, attention_backend, backbone_config
 from echodsl.errors import BuildError
-from echodsl.lang.budget import GEOMETRY
 
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_presets_match_language_geometry(preset):
-    cfg, geo = backbone_config(preset), GEOMETRY[preset]
-    assert (cfg.tokens_per_frame, cfg.segment_frames, cfg.history_frames, cfg.max_tokens) == (
-        geo.tokens_per_frame, geo.segment_frames, geo.history_frames, geo.max_tokens)
+def test_every_layer_reads_the_one_preset_table(preset):
+    from echodsl.data.segments import SamplerConfig
+    from echodsl.lang.schema import STUDY_CLAUSES
+
+    cfg = backbone_config(preset)
+    sampler = SamplerConfig.for_preset(preset)
+    assert (sampler.segment_frames, sampler.frame_stride) == (cfg.segment_frames, cfg.frame_stride)
+    assert preset in STUDY_CLAUSES["backbone"]["wan"]["preset"].choices
+    assert cfg.latent_hw[0] * cfg.frame_hw[1] == cfg.latent_hw[1] * cfg.frame_hw[0]  # one scale for both sides
 
 
 def test_wan_preset_geometry():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from echodsl.memory import MemoryInput, MemoryTokens
+from echodsl.memory.base import MemoryInput, MemoryTokens
 from echodsl.memory.base import MemoryCrossAttention, masked_attend
 from echodsl.memory.compression import Compression, CompressionConfig, LengthPooling
 from echodsl.memory.spatial import SummaryConfig, SummaryStore

@@ -51,3 +51,20 @@ def test_explain_summaries(spec, update_goldens):
         report = explain(p, "tiny", breaks=False).to_json()
         actual[name] = {k: v for k, v in report.items() if k not in MACHINE_FIELDS}
     _check(GOLDEN / f"{spec.stem}.explain.json", actual, update_goldens)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_parameter_arithmetic_matches_the_built_modules(spec):
+    """``lower`` counts parameters without torch; the modules ``build`` makes (on the meta
+    device, so the 1.3B preset costs nothing) must hold exactly that many."""
+    import torch
+
+    from echodsl.compiler import make_memory
+
+    for name, profile in echodsl.load(spec).profiles.items():
+        for preset in ("tiny", "small", "wan2_1_1_3b"):
+            plan = lower(profile, preset)
+            with torch.device("meta"):
+                modules = [m for m in make_memory(plan) if m is not None]
+            built = sum(p.numel() for m in modules for p in m.parameters() if p.requires_grad)
+            assert built == plan.param_budget, (name, preset)

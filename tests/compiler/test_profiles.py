@@ -9,7 +9,8 @@ import torch
 import echodsl
 from echodsl.compiler import MemoryPlan, build, build_hash, compile_model, lower
 from echodsl.compiler.explain import graph_breaks
-from echodsl.lang.budget import GEOMETRY, memory_tokens
+from echodsl.lang.budget import sequence_tokens
+from echodsl.presets import backbone_config
 from echodsl.lang.model import Profile, Variant
 
 from compiler_specs import spec_profiles
@@ -75,13 +76,14 @@ def test_step0_equals_i2v_and_gradients_reach_memory(name, tiny_backbone, make_i
 
 @pytest.mark.parametrize("name", NAMES)
 def test_plan_matches_language_budget(name):
-    profile, plan = PROFILES[name], lower(PROFILES[name])
-    assert plan.sequence_tokens == memory_tokens(profile, GEOMETRY["tiny"])
-    assert plan.memory_select in (None, "fov", "recent", "uniform")
-    if plan.storage == "frames":
+    profile, plan, tiny = PROFILES[name], lower(PROFILES[name]), backbone_config("tiny")
+    assert sequence_tokens(profile, "tiny") == (tiny.segment_frames * tiny.tokens_per_frame + plan.sequence_tokens,
+                                                tiny.max_tokens)
+    assert plan.storage.select in ("fov", "recent", "uniform")
+    if profile.storage.variant == "frames":
         assert plan.memory_frames == profile.storage["k"] - 1
-    elif plan.storage in ("summary", "state"):
-        assert plan.memory_frames == GEOMETRY["tiny"].history_frames
+    elif profile.storage.variant in ("summary", "state"):
+        assert plan.memory_frames == plan.storage.history == tiny.history_frames
 
 
 @pytest.mark.parametrize("name", FAMILY_REPS)
@@ -139,5 +141,5 @@ def test_build_hash_depends_on_versions():
 def test_plan_for_hand_written_profile():
     p = echodsl.loads("profile x { storage frames(k = 9, select = recent) compression length(ratio = 4) }").profiles["x"]
     plan = lower(p, "wan2_1_1_3b")
-    assert (plan.memory_frames, plan.stored_slots, plan.tokens_per_frame, plan.memory_select) == (8, 2, 880, "recent")
+    assert (plan.memory_frames, plan.storage.slots, plan.tokens_per_frame, plan.storage.select) == (8, 2, 880, "recent")
     assert plan.memory_tokens == plan.sequence_tokens == 2 * 880 and plan.attach == tuple(range(30))

@@ -80,7 +80,7 @@ def test_fmt_keeps_the_file_mode_and_writes_through_symlinks(tmp_path):
 
 
 def test_a_backbone_config_that_is_not_json_names_the_file(tmp_path):
-    from echodsl.backbone.presets import backbone_config
+    from echodsl.presets import backbone_config
     from echodsl.errors import BuildError
 
     bad = tmp_path / "config.json"

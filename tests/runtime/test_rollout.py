@@ -39,7 +39,7 @@ def test_three_chunks_for_every_family_deterministic(profile):
     assert torch.equal(a.latents, b.latents)
     assert torch.equal(a.latents[0], traj.first)
     assert torch.isfinite(a.latents).all()
-    if plan.storage == "frames":
+    if plan.storage.kind == "frames":
         assert a.memory_indices[0] == [] and all(len(m) <= plan.memory_frames for m in a.memory_indices)
         assert all(i < start - 1 for (start, _), m in zip(a.chunks, a.memory_indices) for i in m)
 

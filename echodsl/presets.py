@@ -1,9 +1,10 @@
-"""Backbone presets: one plain dict registry of Wan DiT geometries.
+"""Backbone presets: the one table of geometries every layer reads (torch-free).
 
-A preset fixes everything the study holds constant across memory designs: the latent
-geometry, the DiT's width and depth, the segment length and the history a summary or
-state memory reads. ``echodsl/lang/budget.py`` mirrors the token numbers (a compiler
-test keeps the two in agreement) so that the language layer can warn without torch.
+A preset fixes everything the study holds constant across memory designs: the frame and
+latent geometry, the codec, the DiT's width and depth, the segment length, the frame
+stride and the history a summary or state memory reads. The language layer (token-budget
+warning, the ``wan(preset = ...)`` choices), the data layer (frame size, stride, codec),
+the compiler and the runner all read this table; nothing keeps a copy.
 
 The ``wan2_1_1_3b`` entry carries the public Wan2.1-T2V-1.3B transformer config; a local
 ``config.json`` (or its directory) may replace those numbers. Nothing is downloaded.
@@ -21,21 +22,28 @@ from echodsl.errors import BuildError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(
-        codec="pixels", latent_channels=3, latent_hw=(32, 32), patch_size=(1, 4, 4),
+        codec="pixels", frame_hw=(32, 32), frame_stride=1, latent_channels=3, latent_hw=(32, 32), patch_size=(1, 4, 4),
         num_attention_heads=4, attention_head_dim=32, ffn_dim=256, num_layers=4,
         text_dim=32, text_len=8, freq_dim=64, segment_frames=5, history_frames=8, max_tokens=2048,
     ),
     "small": dict(
-        codec="pixels", latent_channels=3, latent_hw=(64, 64), patch_size=(1, 4, 4),
+        codec="pixels", frame_hw=(64, 64), frame_stride=1, latent_channels=3, latent_hw=(64, 64), patch_size=(1, 4, 4),
         num_attention_heads=4, attention_head_dim=64, ffn_dim=1024, num_layers=8,
         text_dim=64, text_len=16, freq_dim=128, segment_frames=9, history_frames=8, max_tokens=8192,
     ),
+    # Takes frames 0, 4, ..., 80 of each 81-frame window, like the study's code; the VAE
+    # compresses 352x640 frames 8x spatially.
     "wan2_1_1_3b": dict(
-        codec="wan_vae", latent_channels=16, latent_hw=(44, 80), patch_size=(1, 2, 2),
+        codec="wan", frame_hw=(352, 640), frame_stride=4, latent_channels=16, latent_hw=(44, 80), patch_size=(1, 2, 2),
         num_attention_heads=12, attention_head_dim=128, ffn_dim=8960, num_layers=30,
         text_dim=4096, text_len=512, freq_dim=256, segment_frames=21, history_frames=20, max_tokens=40960,
     ),
 }
+
+# Per-token camera-ray features every camera conditioning uses (echodsl/backbone/camera.py):
+# the ray direction, RAY_BANDS Fourier bands of it (sin and cos), and the translation.
+RAY_BANDS = 4
+RAY_FEATURES = 3 + 2 * 3 * RAY_BANDS + 3
 
 # diffusers WanTransformer3DModel arguments a local config.json may override.
 _DIT_KEYS = (
@@ -49,7 +57,9 @@ class BackboneConfig:
     """The resolved geometry of one backbone (a preset, possibly with a local config)."""
 
     preset: str
-    codec: str  # "pixels" (identity) or "wan_vae"; the data layer owns the codec itself
+    codec: str  # "pixels" (identity) or "wan" (the Wan VAE); the data layer owns the codec itself
+    frame_hw: tuple[int, int]  # (H, W) of the frames the data layer renders or reads
+    frame_stride: int  # source frames between two frames of a training segment
     latent_channels: int
     latent_hw: tuple[int, int]
     patch_size: tuple[int, int, int]

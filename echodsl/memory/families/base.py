@@ -1,0 +1,116 @@
+"""What every memory family provides, and the parameter arithmetic they share (torch-free).
+
+A family is one storage variant of the language (``storage none | frames | summary |
+state``). Its file defines a typed, frozen configuration (the family's part of a
+``MemoryPlan``) and a ``Family`` object that knows how to
+
+* ``lower`` a resolved profile on a backbone geometry to that configuration,
+* count the tokens one read of the memory holds and the trainable parameters its storage
+  module adds (plain arithmetic: the language layer's token-budget warning and ``explain``
+  use it without torch; a compiler test checks it against the built modules),
+* say which blocks its read-out attaches to,
+* ``build`` its storage module (torch is imported only there),
+* and how it is written across the chunks of a rollout (``incremental``).
+
+Letters: D model width, E memory width, M memory frames, n tokens per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Protocol
+
+from echodsl.errors import BuildError
+from echodsl.presets import RAY_FEATURES, BackboneConfig
+
+
+class Profile(Protocol):
+    """A resolved profile as the families read it (``echodsl.lang.model.Profile``; the
+    language layer depends on this registry, never the other way round)."""
+
+    name: str
+    storage: Any  # each clause a Variant: .variant, .args, ["arg"], .get("arg")
+    compression: Any
+    readout: Any
+    recurrence: Any
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Base of the tagged union a ``MemoryPlan`` holds; ``kind`` is the storage variant.
+
+    The retrieval fields say how the data sampler (and a rollout) pick the memory frames:
+    ``select`` among every earlier frame, or, with ``history`` set, the ``history`` most
+    recent ones.
+    """
+
+    kind: ClassVar[str] = ""
+    memory_frames: int = 0  # M frames the sampler provides per sample
+    select: str = "recent"  # fov | recent | uniform
+    samples: int = 512  # fov: points sampled in the target frusta
+    recency: float = 0.0  # fov: weight of recency in the tie-break
+    history: int | None = None  # candidate past frames (the most recent); None = all
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+
+class Family:
+    """One storage family. Subclasses set ``storage`` and ``config`` and override the rest."""
+
+    storage: ClassVar[str]
+    config: ClassVar[type[StorageConfig]]
+    # Write policy across the chunks of a rollout. False: every chunk's memory is written
+    # anew from the frames the retriever picks. True: each chunk folds only the frames new
+    # since the last chunk into the carried state (constant cost per chunk).
+    incremental: ClassVar[bool] = False
+    # True for the design that remembers nothing beyond its anchor frame: the floor every
+    # memory design is compared to (``results compare --baseline auto``).
+    anchor_only: ClassVar[bool] = False
+
+    def name(self, profile: Profile) -> str:
+        """The study's family of ``profile``: i2v, context, compression, spatial or state."""
+        raise NotImplementedError
+
+    def lower(self, profile: Profile, backbone: BackboneConfig) -> StorageConfig:
+        raise NotImplementedError
+
+    def tokens(self, config: StorageConfig, backbone: BackboneConfig) -> int:
+        """Tokens one read of the memory holds."""
+        return 0
+
+    def width(self, config: StorageConfig, backbone: BackboneConfig) -> int:
+        """Width of the memory tokens the read-out consumes."""
+        return backbone.dim
+
+    def attach(self, config: StorageConfig, profile: Profile, backbone: BackboneConfig) -> tuple[int, ...]:
+        """Blocks a read-out of this memory touches (the read-out ``none`` touches none)."""
+        return tuple(range(backbone.num_layers))
+
+    def parameters(self, config: StorageConfig, backbone: BackboneConfig) -> int:
+        """Trainable parameters of the storage module (0 when none is built)."""
+        return 0
+
+    def build(self, config: StorageConfig, backbone: BackboneConfig) -> Any:
+        """The storage module (a ``torch.nn.Module``), or None."""
+        return None
+
+
+def reject_compression(profile: Profile) -> None:
+    """Compression pools stored frames: only the frames family has any."""
+    if profile.compression.variant != "none":
+        raise BuildError(f"profile {profile.name}: compression {profile.compression.variant} requires storage frames")
+
+
+def linear(fan_in: int, fan_out: int) -> int:
+    """Parameters of ``nn.Linear(fan_in, fan_out)`` with bias."""
+    return fan_in * fan_out + fan_out
+
+
+def layer_norm(dim: int) -> int:
+    return 2 * dim
+
+
+def pose_embedding(dim: int, max_frames: int) -> int:
+    """``memory.base.PoseEmbedding``: a ray MLP (linear, SiLU, linear) plus a frame-index table."""
+    return linear(RAY_FEATURES, dim) + linear(dim, dim) + max(max_frames, 1) * dim

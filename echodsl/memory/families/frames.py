@@ -1,0 +1,80 @@
+"""``storage frames``: K - 1 retrieved frames as patch tokens, optionally compressed.
+
+The study's context family (no compression) and compression family (``weights``,
+``length`` or ``hybrid``). The memory is rewritten every chunk from the frames the
+retriever picks among everything before the anchor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+from echodsl.memory.families.base import Family, StorageConfig, linear, pose_embedding
+
+POOLING = ("length", "hybrid")  # compressions that pool r:1 in time
+WEIGHTING = ("weights", "hybrid")  # compressions that re-weight stored frames
+
+
+@dataclass(frozen=True)
+class FramesMemory(StorageConfig):
+    kind: ClassVar[str] = "frames"
+    compression: str = "none"  # none | weights | length | hybrid
+    ratio: int | None = None  # r of length/hybrid pooling
+    slots: int = 0  # stored slots after compression: ceil(M / r) when pooled
+
+    @property
+    def pool_ratio(self) -> int:
+        return self.ratio if self.compression in POOLING else 1
+
+
+class FramesFamily(Family):
+    storage = "frames"
+    config = FramesMemory
+
+    def name(self, profile) -> str:
+        return "context" if profile.compression.variant == "none" else "compression"
+
+    def lower(self, profile, backbone) -> FramesMemory:
+        select = profile.storage["select"]
+        name, args = getattr(select, "variant", select), getattr(select, "args", {})  # fov(...) or a bare name
+        frames = profile.storage["k"] - 1  # the anchor is the segment's own frame 0
+        compression = profile.compression.variant
+        ratio = profile.compression.get("ratio")
+        slots = math.ceil(frames / ratio) if compression in POOLING else frames
+        return FramesMemory(memory_frames=frames, select=name, samples=int(args.get("samples", 512)),
+                            recency=float(args.get("recency", 0.0)), compression=compression, ratio=ratio,
+                            slots=slots)
+
+    def tokens(self, config: FramesMemory, backbone) -> int:
+        return config.slots * backbone.tokens_per_frame
+
+    def attach(self, config: FramesMemory, profile, backbone) -> tuple[int, ...]:
+        return tuple(range(backbone.num_layers)) if config.memory_frames else ()
+
+    def parameters(self, config: FramesMemory, backbone) -> int:
+        if not config.memory_frames:
+            return 0
+        d = backbone.dim
+        count = pose_embedding(d, config.memory_frames)
+        if config.compression in POOLING:
+            count += config.ratio + linear(d, 1)  # position prior + score
+        if config.compression in WEIGHTING:
+            count += linear(d, 1)
+        return count
+
+    def build(self, config: FramesMemory, backbone):
+        if not config.memory_frames:
+            return None
+        from echodsl.memory.compression import Compression, CompressionConfig
+        from echodsl.memory.context import FrameStore, FrameStoreConfig
+
+        d = backbone.dim
+        compression = None if config.compression == "none" else Compression(
+            CompressionConfig(config.compression, d, config.ratio or 1))
+        return FrameStore(FrameStoreConfig(d, config.memory_frames, backbone.tokens_per_frame, backbone.grid,
+                                           backbone.fov_deg), compression)
+
+
+FAMILY = FramesFamily()

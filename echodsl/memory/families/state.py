@@ -1,0 +1,71 @@
+"""``storage state``: a fixed-size recurrent state, one vector per token position, written
+frame by frame through the profile's recurrence. Written incrementally: each chunk folds
+only its new frames into the carry, at constant cost per chunk. The read-out attaches to
+every ``every``-th block."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from echodsl.memory.families.base import Family, StorageConfig, linear, pose_embedding, reject_compression
+
+# A recurrence without an ``every`` argument attaches like the grammar's default.
+DEFAULT_EVERY = 4
+
+
+def _recurrence_parameters(name: str, args: dict[str, Any], width: int) -> int:
+    """Parameters of ``memory.state.RECURRENCES[name]`` at state width E."""
+    if name == "gated_ema":
+        return linear(width, width)
+    if name == "causal_conv":
+        return args["kernel"] * width
+    if name == "block_scan":
+        q = args["state"]
+        return linear(width, width) + 2 * linear(width, q) + width * q + width  # dt, B, C, A, skip
+    return 0  # smoothing (fixed alpha) and none (the latest frame)
+
+
+@dataclass(frozen=True)
+class StateMemory(StorageConfig):
+    kind: ClassVar[str] = "state"
+    dim: int = 256  # state width E
+    recurrence: str = "none"
+    recurrence_args: dict[str, Any] = field(default_factory=dict)
+
+
+class StateFamily(Family):
+    storage = "state"
+    config = StateMemory
+    incremental = True
+
+    def name(self, profile) -> str:
+        return "state"
+
+    def lower(self, profile, backbone) -> StateMemory:
+        reject_compression(profile)
+        h = backbone.history_frames
+        return StateMemory(memory_frames=h, history=h, dim=profile.storage["dim"],
+                           recurrence=profile.recurrence.variant, recurrence_args=dict(profile.recurrence.args))
+
+    def tokens(self, config: StateMemory, backbone) -> int:
+        return backbone.tokens_per_frame
+
+    def width(self, config: StateMemory, backbone) -> int:
+        return config.dim
+
+    def attach(self, config: StateMemory, profile, backbone) -> tuple[int, ...]:
+        return tuple(range(0, backbone.num_layers, config.recurrence_args.get("every", DEFAULT_EVERY)))
+
+    def parameters(self, config: StateMemory, backbone) -> int:
+        return (pose_embedding(backbone.dim, config.memory_frames) + linear(backbone.dim, config.dim)
+                + _recurrence_parameters(config.recurrence, config.recurrence_args, config.dim))
+
+    def build(self, config: StateMemory, backbone):
+        from echodsl.memory.state import StateConfig, StateStore
+
+        return StateStore(StateConfig(backbone.dim, config.dim, config.recurrence, backbone.grid,
+                                      config.memory_frames, dict(config.recurrence_args), backbone.fov_deg))
+
+
+FAMILY = StateFamily()
