@@ -31,9 +31,7 @@ from echodsl.data import cam, index
 from echodsl.data.camera import euler_from_pose, intrinsics_from_fov
 from echodsl.data.retriever import select_memory
 from echodsl.errors import DataError, UsageError
-
-FORMAT_VERSION = "1.1"
-
+from echodsl.jsonout import DATA_CHECK_FORMAT_VERSION, envelope
 
 @dataclass(frozen=True)
 class RetrievalCheck:
@@ -156,8 +154,8 @@ class CheckReport:
 
     def to_dict(self) -> dict:
         rc = self.retrieval_config
-        return {
-            "format_version": FORMAT_VERSION, "root": self.root, "ok": self.ok,
+        return envelope({
+            "root": self.root, "ok": self.ok,
             "sequence_count": len(self.sequences),
             "frame_count": sum(s.frames for s in self.sequences),
             "window_count": sum(s.windows for s in self.sequences),
@@ -169,7 +167,7 @@ class CheckReport:
                           "from": rc.source, **self.retrieval.to_dict(), "meaning": MEANING},
             "sequences": [s.to_dict() for s in self.sequences],
             "problems": [vars(p) for p in self.problems],
-        }
+        }, version=DATA_CHECK_FORMAT_VERSION)
 
 
 def check_dataset(root: str | os.PathLike, *, poses: bool = False, fov_deg: float = 90.0,
