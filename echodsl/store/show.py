@@ -7,8 +7,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from echodsl.store.compare import flatten_spec, show_value
 from echodsl.jsonout import envelope
+from echodsl.store.compare import flatten_spec, show_value
 from echodsl.store.export import run_record
 from echodsl.store.store import Store
 
