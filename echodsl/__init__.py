@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 # name -> the module that defines it. Imported on first use (PEP 562), so that a command
 # that only needs, say, the results store does not pay for building the language layer.
 _EXPORTS = {
-    "EchoError": "echodsl.errors", "SpecError": "echodsl.errors",
+    "EchoError": "echodsl.errors", "SpecError": "echodsl.errors", "NotFound": "echodsl.errors",
     "Document": "echodsl.lang.api", "LoadOptions": "echodsl.lang.api", "analyze": "echodsl.lang.api",
     "dump": "echodsl.lang.api", "dumps": "echodsl.lang.api", "load": "echodsl.lang.api",
     "loads": "echodsl.lang.api",

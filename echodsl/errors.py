@@ -6,7 +6,7 @@ exit codes and readable output (a traceback only with ``--debug``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
     from echodsl.lang.diagnostics import Diagnostic
@@ -48,8 +48,47 @@ class UsageError(EchoError):
         return self.message if not self.hint else f"{self.message} ({self.hint})"
 
 
+class NotFound(EchoError, KeyError):
+    """A name looked up among others of its kind (a profile, a study) is not there.
+
+    ``kind`` and ``name`` say what was looked for and ``known`` what there is. When the name
+    is a sweep of several profiles, ``members`` lists them: a member must be named instead.
+    A ``KeyError`` too, so code that looks names up like dictionary keys keeps working; its
+    one argument is the readable message.
+    """
+
+    def __init__(self, kind: str, name: str, known: Iterable[str] = (), *, members: Iterable[str] = ()):
+        self.kind = kind
+        self.name = name
+        self.known = tuple(dict.fromkeys(known))  # in order, once each
+        self.members = tuple(members)
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        if self.members:
+            return (f"`{self.name}` is a sweep of {len(self.members)} {self.kind}s; name one member, "
+                    f"e.g. `{self.members[0]}`")
+        from echodsl.lang.diagnostics import did_you_mean
+
+        hint = did_you_mean(self.name, self.known)
+        return f"no {self.kind} `{self.name}`" + (f"; {hint}" if hint else "")
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class BuildError(EchoError):
-    """A valid profile could not be lowered or built into modules."""
+    """A valid profile could not be lowered or built into modules; ``profile`` names it
+    when the failure belongs to one profile (not, say, to a backbone config file)."""
+
+    def __init__(self, message: str, profile: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.profile = profile
+
+    def __str__(self) -> str:
+        return f"profile {self.profile}: {self.message}" if self.profile else self.message
 
 
 class DataError(EchoError):
@@ -70,3 +109,7 @@ class RuntimeFailure(EchoError):
 
 class StoreError(EchoError):
     """The results store could not be opened, migrated or written."""
+
+
+class JudgeError(EchoError):
+    """An open-domain judge could not score a case (its endpoint failed, or its answer is unusable)."""

@@ -1,4 +1,5 @@
-"""What every command shares: turning errors into exit codes and readable messages.
+"""What every command shares: the one place errors become exit codes and readable
+messages (:func:`guarded`), and the one way ``--json`` documents are printed (:func:`emit_json`).
 
 Users see a traceback only with ``--debug`` (or ``ECHODSL_DEBUG=1``). Under ``--json``
 even a usage or IO failure is printed as one JSON object.
@@ -15,7 +16,8 @@ import click
 
 from echodsl import jsonout
 from echodsl.errors import DataError, EchoError, SpecError, UsageError
-from echodsl.lang.render import FORMAT_VERSION, SourceCache, render_full
+from echodsl.jsonout import envelope
+from echodsl.lang.render import SourceCache, render_full
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -39,16 +41,17 @@ def missing_extra(exc: ModuleNotFoundError) -> tuple[str, str] | None:
             f'pip install "echodsl[{extra}]"')
 
 
-def emit_json(obj: Any) -> None:
-    """Print ``obj`` as strict JSON (non-finite numbers become null plus a note)."""
-    click.echo(jsonout.dumps(obj, indent=2, ensure_ascii=False, default=str))
+def emit_json(obj: Any, *, indent: int | None = 2) -> None:
+    """Print ``obj`` as strict JSON (non-finite numbers become null plus a note); a
+    document is built with :func:`echodsl.jsonout.envelope`. ``indent=None`` keeps a large
+    document on one line."""
+    click.echo(jsonout.dumps(obj, indent=indent, ensure_ascii=False, default=str))
 
 
 def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False, hint: str | None = None) -> None:
     """Print an error (as JSON under --json) and exit with ``code``."""
     if as_json:
-        emit_json({"format_version": FORMAT_VERSION, "valid": False,
-                   "error": {"message": message, "hint": hint, "exit_code": code}})
+        emit_json(envelope(valid=False, error={"message": message, "hint": hint, "exit_code": code}))
     else:
         click.secho(f"error: {message}", fg="red", err=True)
         if hint:
@@ -56,8 +59,17 @@ def fail(message: str, code: int = EXIT_USAGE, *, as_json: bool = False, hint: s
     sys.exit(code)
 
 
+GUARDED = "echodsl_guarded"  # the attribute that marks a guarded callback
+
+
 def guarded(fn: Callable) -> Callable:
-    """Decorate a command so known failures become clean messages and exit codes."""
+    """Decorate a command so known failures become clean messages and exit codes.
+
+    Every command has it (a test walks them all): an ``EchoError`` from any layer exits
+    with its code and one line (or one JSON object under ``--json``), never a traceback.
+    """
+    if getattr(fn, GUARDED, False):
+        return fn
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -84,17 +96,18 @@ def guarded(fn: Callable) -> Callable:
                 fail(exc.message, EXIT_USAGE, as_json=as_json, hint=exc.hint)
             if isinstance(exc, DataError):
                 fail(str(exc), EXIT_ERRORS, as_json=as_json)
-            if isinstance(exc, (EchoError, OSError, KeyError)):
+            # NotFound (an unknown profile or study name) lands here too: a usage error. A
+            # bare KeyError does not: it is a bug, and is reported as one.
+            if isinstance(exc, (EchoError, OSError)):
                 fail(_text(exc), EXIT_USAGE, as_json=as_json)
             fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_USAGE, as_json=as_json,
                  hint="re-run with --debug for a traceback, and please report it")
 
+    setattr(wrapper, GUARDED, True)
     return wrapper
 
 
 def _text(exc: Exception) -> str:
-    if isinstance(exc, KeyError) and exc.args:
-        return str(exc.args[0])
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
     return str(exc)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from echodsl.cli.common import emit_json, guarded
 from echodsl.errors import UsageError
+from echodsl.jsonout import envelope
 
 
 @click.group()
@@ -33,7 +33,7 @@ def export_world_cmd(out: str, scenes: int, frames: int, size: int, seed: int, a
     world = World(WorldConfig(scenes=scenes, frames_per_scene=frames, height=size, width=size, seed=seed))
     summary = export_world(world, out, progress=not as_json)
     if as_json:
-        emit_json({"format_version": "1.0", **summary})
+        emit_json(envelope(summary))
     else:
         click.echo(f"wrote {summary['sequences']} sequences, {summary['frames']} frames, "
                    f"{summary['windows']} windows to {out}")
@@ -52,7 +52,7 @@ def index_cmd(root: str, out: str | None, window: int, as_json: bool) -> None:
 
     summary = write_index(root, out, window)
     if as_json:
-        emit_json({"format_version": "1.0", **summary})
+        emit_json(envelope(summary))
     else:
         click.echo(f"wrote {summary['windows']} windows of {summary['scenes']} scenes to {summary['path']}")
 
@@ -89,7 +89,10 @@ def check(root: str, as_json: bool, poses: bool, fov: float, spec: str | None, p
     if overrides:
         rc = replace(rc, **overrides, source="command line" if spec is None else rc.source + " + command line")
     report = check_dataset(root, poses=poses, fov_deg=fov, retrieval=rc, progress=not as_json)
-    click.echo(json.dumps(report.to_dict()) if as_json else render_text(report))
+    if as_json:
+        emit_json(report.to_dict(), indent=None)  # one line: with --poses it is large
+    else:
+        click.echo(render_text(report))
     sys.exit(0 if report.ok else 1)
 
 
@@ -109,6 +112,6 @@ def preview(scene: int, split: str, out: str, size: int, away: int, as_json: boo
     probe = World(WorldConfig(height=size, width=size)).probe(scene, split, away_frames=away)
     info = save_preview(probe, out)
     if as_json:
-        click.echo(json.dumps({"format_version": "1.0", **info}))
+        emit_json(envelope(info), indent=None)
     else:
         click.echo(f"{out}: probe {info['probe']}, anchor {info['anchor']}, revisit frames {info['revisit']}")

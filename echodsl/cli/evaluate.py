@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from echodsl.cli.common import emit_json, guarded
+from echodsl.jsonout import envelope
 
 
 @click.command("eval", epilog="Exit codes: 0 evaluated, 1 bad data or weights, 2 usage, IO or internal failure.")
@@ -36,7 +37,7 @@ def eval_cmd(run, branches, judge_name, cases, write_cases, chunks, steps, lpips
                         lpips_weights=lpips_weights, judge=judge_name)
     report = evaluate(load_trained(run, device or "cpu"), config, chosen)
     if as_json:
-        emit_json({"format_version": "1.0", **report.to_dict()})
+        emit_json(envelope(report.to_dict()))
     else:
         click.echo(render(report))
 
@@ -59,10 +60,9 @@ def calibrate_cmd(ratings: str, reference: str | None, bootstrap: int, seed: int
     95% CI) vs a reference judge. RATINGS.csv is long (case_id,judge,score) or wide
     (case_id,<judge>,<judge>,...), one overall score 0–100 per case and judge."""
     from echodsl.eval.calibration import calibrate, read_ratings, render_table
-    from echodsl.lang.render import FORMAT_VERSION
 
     table = calibrate(read_ratings(ratings), reference, bootstrap=bootstrap, seed=seed)
     if as_json:
-        emit_json({"format_version": FORMAT_VERSION, **table.to_dict()})
+        emit_json(envelope(table.to_dict()))
     else:
         click.echo(render_table(table))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from echodsl.cli.common import emit_json, guarded
+from echodsl.jsonout import envelope
 from echodsl.errors import UsageError
 
 
@@ -43,7 +44,7 @@ def mind_cmd(run: str, gt_root: str | None, out: str, model: str | None, mirror_
     summary = export_mind(trained, gt_root, out, model=model, mirror_paths=mirror_paths,
                           mirror_frames=mirror_frames, limit=limit, steps=steps, progress=not as_json)
     if as_json:
-        emit_json({"format_version": "1.0", **summary})
+        emit_json(envelope(summary))
     else:
         click.echo(f"wrote {summary['videos']} videos to {summary['root']}: "
                    + ", ".join(f"{k} {v}" for k, v in sorted(summary["clips"].items())))

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from echodsl.cli.common import emit_json, guarded
+from echodsl.jsonout import envelope
 
 ROWS = (
     ("loss_with", "teacher-forced target loss, memory kept"),
@@ -37,7 +38,7 @@ def probe(run: Path, cases: int, device: str | None, as_json: bool) -> None:
     trained = load_trained(run, device or "cpu")
     use = measure(trained.model, return_segments(trained.run, trained.plan, cases), trained.run.seed)
     if as_json:
-        emit_json({"format_version": "1.0", "run": str(run), "step": trained.step, **use.to_dict()})
+        emit_json(envelope({"run": str(run), "step": trained.step, **use.to_dict()}))
         return
     click.echo(f"{trained.run.profile.name} at step {trained.step}, {use.cases} return segments")
     for key, meaning in ROWS:

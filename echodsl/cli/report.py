@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from echodsl.cli.common import emit_json, guarded
+from echodsl.jsonout import envelope
 
 
 @click.command(epilog="Exit codes: 0 report written, 2 usage problem (unknown study, missing or unreadable "
@@ -32,6 +33,6 @@ def report(store_url, study, setup, out_dir, as_json) -> None:
     with Store.open(store_url, create=False) as store:
         page = write_report(store, study, out_dir, setup=setup)
     if as_json:
-        emit_json({"format_version": "1.0", "study": study, "report": str(page)})
+        emit_json(envelope(study=study, report=str(page)))
     else:
         click.echo(f"wrote {page}")

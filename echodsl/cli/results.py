@@ -7,13 +7,11 @@ read: a store file that does not exist is an error, never created.
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from echodsl import jsonout
-from echodsl.cli.common import guarded
+from echodsl.cli.common import emit_json, guarded
 from echodsl.errors import StoreError
+from echodsl.jsonout import envelope
 
 FORMATS = ("text", "md", "latex", "csv", "json")
 EPILOG_EXIT = "Exit codes: 0 success, 2 usage problem, or a store that is missing, unreadable or too new."
@@ -62,7 +60,10 @@ def show(run_id, store_url, as_json) -> None:
     from echodsl.store.show import render_details, run_details
     with _open(store_url) as store:
         details = run_details(store, run_id)
-    _echo(jsonout.dumps(details, indent=2, ensure_ascii=False) + "\n" if as_json else render_details(details))
+    if as_json:
+        emit_json(details)
+    else:
+        _echo(render_details(details))
 
 
 def _selection(fn):
@@ -131,7 +132,7 @@ def plot(kinds, study, setup, out_dir, by, metrics, store_url, as_json) -> None:
         paths = draw(store, kinds or KINDS, out_dir, study=study, setup=setup, by=by,
                      metrics=metrics or DEFAULT_SCALING)
     if as_json:
-        _echo(json.dumps({"format_version": "1.0", "files": [str(p) for p in paths]}, indent=2) + "\n")
+        emit_json(envelope(files=[str(p) for p in paths]))
     else:
         _echo("".join(f"wrote {p}\n" for p in paths))
 

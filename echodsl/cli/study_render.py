@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
+from echodsl.jsonout import envelope
 from echodsl.runner.study import StudyResult
 from echodsl.store.engine import redact_url, resolve_url
 
@@ -34,11 +35,12 @@ def render_result(result: StudyResult, as_json: bool = False):
             # seeds the interval over seed means separates nothing; probe-level pairing can.
             table = comparison_table(compare(store, study=study, setup=result.pairs[0].setup_hash, baseline=AUTO))
     if as_json:
-        return {"format_version": "1.0", "store": redact_url(result.store),
-                "runs": [{"profile": p.profile, "seed": p.seed, "status": result.status.get(p),
-                          "run_dir": str(p.run_dir)} for p in result.pairs],
-                "failed": [{"profile": o.pair.profile, "seed": o.pair.seed, "error": o.error} for o in result.failed],
-                "comparison": None if table is None else table.document}
+        return envelope({"store": redact_url(result.store),
+                         "runs": [{"profile": p.profile, "seed": p.seed, "status": result.status.get(p),
+                                   "run_dir": str(p.run_dir)} for p in result.pairs],
+                         "failed": [{"profile": o.pair.profile, "seed": o.pair.seed, "error": o.error}
+                                    for o in result.failed],
+                         "comparison": None if table is None else table.document})
     lines = [f"{sum(o.status == s for o in result.outcomes)} {s}" for s in ("finished", "skipped", "failed")]
     busy = sum(o.status == "busy" for o in result.outcomes)
     if busy:

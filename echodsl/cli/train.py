@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from echodsl.cli.common import emit_json, guarded
+from echodsl.jsonout import envelope
 
 
 @click.command(epilog="Exit codes: 0 trained, 1 the spec has errors, 2 usage, IO or training failure.")
@@ -39,7 +40,7 @@ def train(spec, profile, study, steps, seed, out, resume, compile_, sample_every
                "steps_per_s": round(result.steps_per_s, 3), "out": str(result.out),
                "checkpoint": str(result.checkpoint) if result.checkpoint else None, "samples": result.samples}
     if as_json:
-        emit_json({"format_version": "1.0", **summary})
+        emit_json(envelope(summary))
     else:
         click.echo(f"trained {result.steps} steps: loss {result.final_loss:.4f}, {result.skipped} spike(s) "
                    f"skipped, {result.steps_per_s:.2f} steps/s -> {result.out}")

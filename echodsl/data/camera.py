@@ -37,14 +37,6 @@ def intrinsics_from_fov(width: int, height: int, fov_deg: float) -> torch.Tensor
     )
 
 
-def scale_intrinsics(k: torch.Tensor, sx: float, sy: float) -> torch.Tensor:
-    """Intrinsics after resizing an image by (sx, sy); keeps the pixel-centre convention."""
-    out = k.clone()
-    out[0] = out[0] * sx
-    out[1] = out[1] * sy
-    return out
-
-
 def _rot_x(a: torch.Tensor) -> torch.Tensor:
     c, s, o, z = a.cos(), a.sin(), torch.ones_like(a), torch.zeros_like(a)
     return torch.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(*a.shape, 3, 3)

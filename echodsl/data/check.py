@@ -31,10 +31,9 @@ from echodsl.data import cam, index
 from echodsl.data.camera import euler_from_pose, intrinsics_from_fov
 from echodsl.data.retriever import select_memory
 from echodsl.errors import DataError, UsageError
+from echodsl.jsonout import DATA_CHECK_FORMAT_VERSION, envelope
 from echodsl.memory.families import family_of
 from echodsl.presets import backbone_config
-
-FORMAT_VERSION = "1.1"
 
 
 @dataclass(frozen=True)
@@ -158,8 +157,8 @@ class CheckReport:
 
     def to_dict(self) -> dict:
         rc = self.retrieval_config
-        return {
-            "format_version": FORMAT_VERSION, "root": self.root, "ok": self.ok,
+        return envelope({
+            "root": self.root, "ok": self.ok,
             "sequence_count": len(self.sequences),
             "frame_count": sum(s.frames for s in self.sequences),
             "window_count": sum(s.windows for s in self.sequences),
@@ -171,7 +170,7 @@ class CheckReport:
                           "from": rc.source, **self.retrieval.to_dict(), "meaning": MEANING},
             "sequences": [s.to_dict() for s in self.sequences],
             "problems": [vars(p) for p in self.problems],
-        }
+        }, version=DATA_CHECK_FORMAT_VERSION)
 
 
 def check_dataset(root: str | os.PathLike, *, poses: bool = False, fov_deg: float = 90.0,

@@ -14,11 +14,8 @@ Letters: T target poses, C candidates, S samples per target.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
-Select = Literal["fov", "recent", "uniform"]
 SELECTS: tuple[str, ...] = ("fov", "recent", "uniform")
 
 

@@ -158,13 +158,6 @@ class SegmentDataset(Dataset):
         }
 
 
-def segment_dataset(source: SequenceSource, config: SamplerConfig, *, codec: str = "pixels",
-                    weights: str | os.PathLike | None = None,
-                    cache_dir: str | os.PathLike | None = None) -> SegmentDataset:
-    """Convenience constructor: a dataset whose latents come from codec ``codec``."""
-    return SegmentDataset(source, config, LatentCache(make_codec(codec, weights), cache_dir))
-
-
 def with_memory(config: SamplerConfig, select: str, count: int) -> SamplerConfig:
     """``config`` with the memory selection of a MemoryPlan (``select``, ``count`` = M)."""
     return replace(config, select=select, memory=count)

@@ -4,7 +4,7 @@ over seeds and cases.
 Two ways to pool, because they answer different questions:
 
 * ``pooled`` (default): every (seed, case) value is one observation, n = seeds × cases
-  with a value. This is the issue's "over seeds and cases".
+  with a value. This is what "over seeds and cases" above means.
 * ``seeds``: each seed's values are first averaged over its cases, and the interval is
   over the n seed means; it is wider and is what to quote when runs, not cases, are the
   unit of replication.

@@ -32,7 +32,6 @@ from echodsl.eval.lpips import Lpips
 
 PSNR_CAP_DB = 100.0  # = MSE floor 1e-10 at data range 1
 METRICS = ("psnr", "ssim", "lpips")
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False}
 
 
 def to_unit(frames: torch.Tensor) -> torch.Tensor:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from echodsl.errors import SpecError
+from echodsl.errors import NotFound, SpecError
 from echodsl.lang import ast
 from echodsl.lang.checker import check
-from echodsl.lang.diagnostics import Diagnostic, did_you_mean, sort_key
+from echodsl.lang.diagnostics import Diagnostic, sort_key
 from echodsl.lang.formatter import format_module, format_profile
 from echodsl.lang.imports import ParseCache, read_tree
 from echodsl.lang.model import Profile, Study
@@ -53,15 +53,15 @@ class Document:
         return [self.profiles[m] for n in self.root_names for m in self.members.get(n, ())]
 
     def profile(self, name: str) -> Profile:
-        """A profile or sweep member by name; a helpful KeyError otherwise."""
+        """A profile or sweep member by name; ``NotFound`` (a KeyError) naming the
+        closest one otherwise, or the members when ``name`` is a sweep of several."""
         if name in self.profiles:
             return self.profiles[name]
         if name in self.members and len(self.members[name]) == 1:
             return self.profiles[self.members[name][0]]
         if name in self.members:
-            raise KeyError(f"`{name}` is a sweep of {len(self.members[name])} profiles; name one member, "
-                           f"e.g. `{self.members[name][0]}`")
-        raise KeyError(f"no profile `{name}`; {did_you_mean(name, list(self.profiles) + list(self.members))}")
+            raise NotFound("profile", name, members=self.members[name])
+        raise NotFound("profile", name, list(self.profiles) + list(self.members))
 
     def select(self, name: str) -> list[Profile]:
         """A profile by name, or every member of a swept profile."""
@@ -70,9 +70,10 @@ class Document:
         return [self.profile(name)]
 
     def study(self, name: str) -> Study:
+        """A study by name; ``NotFound`` (a KeyError) naming the closest one otherwise."""
         if name in self.studies:
             return self.studies[name]
-        raise KeyError(f"no study `{name}`; {did_you_mean(name, list(self.studies))}")
+        raise NotFound("study", name, self.studies)
 
 
 def analyze(text: str, *, path: Path | None = None, options: LoadOptions = LoadOptions(),

@@ -17,6 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from echodsl.errors import NotFound
 from echodsl.lang.schema import PROFILE_CLAUSE_ORDER
 from echodsl.memory.families import family_of
 
@@ -150,10 +151,11 @@ class Study(_Record):
         }
 
     def profile(self, name: str) -> Profile:
+        """The study's profile called ``name``; ``NotFound`` (a KeyError) if it lists none."""
         for p in self.profiles:
             if p.name == name:
                 return p
-        raise KeyError(name)
+        raise NotFound("profile", name, [p.name for p in self.profiles])
 
 
 @dataclass

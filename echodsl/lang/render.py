@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from echodsl.jsonout import envelope
 from echodsl.lang.diagnostics import Diagnostic
 from echodsl.lang.source import SourceFile, Span
 
-FORMAT_VERSION = "1.0"
 FORMATS = ("full", "concise", "json", "github")
 
 
@@ -101,11 +101,10 @@ def diagnostic_json(d: Diagnostic, sources: SourceCache) -> dict:
 
 def report_json(diagnostics: list[Diagnostic], sources: SourceCache, **extra) -> dict:
     errors = sum(d.is_error for d in diagnostics)
-    return {
-        "format_version": FORMAT_VERSION,
+    return envelope({
         "valid": errors == 0,
         "error_count": errors,
         "warning_count": len(diagnostics) - errors,
         **extra,
         "diagnostics": [diagnostic_json(d, sources) for d in diagnostics],
-    }
+    })

@@ -21,7 +21,6 @@ from echodsl.store.compare import Comparison, show_value
 from echodsl.store.records import Run
 from echodsl.store.store import Store
 
-FORMAT_VERSION = "1.0"
 FORMATS = ("text", "md", "latex", "csv", "json")
 
 
@@ -110,7 +109,7 @@ def run_record(r: Run) -> dict[str, Any]:
 def render(table: Table, fmt: str) -> str:
     """The table in one of :data:`FORMATS`, ending in a newline."""
     if fmt == "json":
-        doc = {"format_version": FORMAT_VERSION, "kind": table.kind, **table.document}
+        doc = jsonout.envelope({"kind": table.kind, **table.document})
         return jsonout.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         out = io.StringIO()

@@ -7,8 +7,9 @@ from typing import Any
 
 from tabulate import tabulate
 
+from echodsl.jsonout import envelope
 from echodsl.store.compare import flatten_spec, show_value
-from echodsl.store.export import FORMAT_VERSION, run_record
+from echodsl.store.export import run_record
 from echodsl.store.store import Store
 
 
@@ -17,8 +18,7 @@ def run_details(store: Store, run_id: int) -> dict[str, Any]:
     run = store.run(run_id)
     spec = store.spec(run.identity.spec_hash)
     latest = store.latest_metrics([run_id])
-    return {
-        "format_version": FORMAT_VERSION,
+    return envelope({
         "run": {**run_record(run), "versions": run.provenance.versions},
         "spec": {"profile": spec.profile, "canonical": spec.canonical, "source_text": spec.source_text},
         "metrics": [{"branch": m.branch, "name": m.name, "chunk": m.chunk, "step": m.step,
@@ -28,7 +28,7 @@ def run_details(store: Store, run_id: int) -> dict[str, Any]:
                    "raw_response": c.raw_response} for c in store.cases(run_id)],
         "artifacts": [{"kind": a.kind, "path": a.path, "sha256": a.sha256, "size_bytes": a.size_bytes}
                       for a in store.artifacts(run_id)],
-    }
+    })
 
 
 def render_details(d: dict[str, Any]) -> str:

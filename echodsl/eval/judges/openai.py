@@ -42,7 +42,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from echodsl.errors import UsageError
+from echodsl.errors import JudgeError, UsageError
 from echodsl.eval.judges.base import SUBSCORES, Judge, JudgeCase, JudgeResult, Progress, Subscores
 
 PROMPT_VERSION = "1"  # bump on any change to the prompt or image preparation
@@ -101,11 +101,11 @@ def _default_cache() -> str:
     return str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "echodsl" / "judge")
 
 
-class AnswerError(ValueError):
+class AnswerError(JudgeError, ValueError):
     """The model's answer is not the JSON object asked for."""
 
 
-class CallError(RuntimeError):
+class CallError(JudgeError, RuntimeError):
     """The endpoint could not be reached or refused the request, after any retries."""
 
 
