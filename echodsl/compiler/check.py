@@ -11,6 +11,7 @@ from echodsl.backbone import make_backbone
 from echodsl.compiler.explain import example_inputs
 from echodsl.compiler.model import build, compile_model
 from echodsl.compiler.plan import build_hash, lower
+from echodsl.jsonout import envelope
 from echodsl.lang.model import Profile
 from echodsl.presets import backbone_config
 
@@ -31,7 +32,7 @@ def compile_check(profile: Profile, preset: str = "tiny", config: str | None = N
 
     eager, eager_s = step()
     result: dict[str, Any] = {
-        "format_version": "1.0", "profile": profile.name, "spec_hash": profile.spec_hash, "build_hash": build_hash(),
+        "profile": profile.name, "spec_hash": profile.spec_hash, "build_hash": build_hash(),
         "preset": preset, "attention_backend": model.backbone.backend, "eager_step_s": round(eager_s, 4),
     }
     if compile:
@@ -39,4 +40,4 @@ def compile_check(profile: Profile, preset: str = "tiny", config: str | None = N
         compiled, first_s = step()
         result.update(compile_s=round(first_s, 2), max_abs_diff=float((compiled - eager).abs().max()),
                       prefixed_keys=sum("_orig_mod." in k for k in model.state_dict()))
-    return result
+    return envelope(result)

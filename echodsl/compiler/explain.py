@@ -16,6 +16,7 @@ from torch import nn
 from echodsl.backbone import make_backbone
 from echodsl.compiler.model import MemoryWorldModel, build
 from echodsl.compiler.plan import MemoryPlan, build_hash, lower
+from echodsl.jsonout import envelope
 from echodsl.lang.model import Profile
 from echodsl.memory.base import MemoryInput
 from echodsl.memory.families import readout_of
@@ -44,7 +45,7 @@ class ExplainReport:
     plan: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"format_version": "1.0", **asdict(self)}
+        return envelope(asdict(self))
 
 
 def attention_flops(plan: MemoryPlan) -> int:

@@ -12,7 +12,6 @@ L text tokens, D text width.
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field, replace
 

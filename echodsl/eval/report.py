@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from echodsl.errors import NotFound
 from echodsl.eval.aggregate import mean_ci
 from echodsl.eval.write_probe import WriteProbeConfig
 
@@ -120,11 +121,13 @@ class EvalReport:
         return [c for b in self.branches.values() for c in b.cases]
 
     def metric(self, branch: str, name: str, chunk: int | None = None) -> float | None:
-        """The value of one metric row (KeyError when the row does not exist)."""
-        for m in self.branches[branch].metrics:
+        """The value of one metric row (``NotFound``, a KeyError, when the row does not exist)."""
+        rows = self.branches[branch].metrics if branch in self.branches else []
+        for m in rows:
             if m.name == name and m.chunk == chunk:
                 return m.value
-        raise KeyError(f"no metric {branch}/{name}" + ("" if chunk is None else f" chunk {chunk}"))
+        wanted = f"{branch}/{name}" + ("" if chunk is None else f" chunk {chunk}")
+        raise NotFound("metric", wanted, [f"{branch}/{m.name}" for m in rows])
 
     def to_dict(self) -> dict:
         return {"run": self.run, "config": self.config.to_dict(), "branches": list(self.branches),

@@ -8,7 +8,6 @@ from pathlib import Path
 from echodsl.data.text import TextConfig
 from echodsl.errors import UsageError
 from echodsl.lang.api import Document, load
-from echodsl.lang.diagnostics import did_you_mean
 from echodsl.runtime import assemble
 from echodsl.runtime.rollout import RolloutConfig, Trajectory, rollout
 from echodsl.runtime.trainer import TrainOptions, TrainResult, Trainer
@@ -34,10 +33,7 @@ def resolve_run(doc: Document, spec: Path, profile: str, study: str | None, seed
                 overrides: dict) -> assemble.RunConfig:
     """The RunConfig for ``profile``: inside ``study`` if named, else the one study listing it
     (if exactly one does), else the default setup."""
-    try:
-        chosen = doc.profile(profile)
-    except KeyError as exc:
-        raise UsageError(str(exc.args[0])) from exc
+    chosen = doc.profile(profile)  # NotFound: the CLI reports it as a usage error
     base = spec.resolve().parent
     if study is None:
         holders = [s for s in doc.studies.values() if any(p.name == chosen.name for p in s.profiles)]
@@ -47,9 +43,7 @@ def resolve_run(doc: Document, spec: Path, profile: str, study: str | None, seed
         study = holders[0].name if holders else None
     if study is None:
         return assemble.RunConfig.standalone(chosen, seed or 0, base, overrides=overrides)
-    if study not in doc.studies:
-        raise UsageError(f"no study `{study}`; {did_you_mean(study, list(doc.studies))}")
-    s = doc.studies[study]
+    s = doc.study(study)
     if not any(p.name == chosen.name for p in s.profiles):
         raise UsageError(f"study `{study}` does not list profile `{chosen.name}`")
     return assemble.RunConfig.from_study(s, chosen, s.seeds[0] if seed is None else seed, base, overrides=overrides)

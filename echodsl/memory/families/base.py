@@ -99,7 +99,7 @@ class Family:
 def reject_compression(profile: Profile) -> None:
     """Compression pools stored frames: only the frames family has any."""
     if profile.compression.variant != "none":
-        raise BuildError(f"profile {profile.name}: compression {profile.compression.variant} requires storage frames")
+        raise BuildError(f"compression {profile.compression.variant} requires storage frames", profile=profile.name)
 
 
 def linear(fan_in: int, fan_out: int) -> int:

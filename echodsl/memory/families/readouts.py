@@ -74,8 +74,8 @@ class CrossAttention(ReadoutKind):
 
     def check(self, plan, backbone, profile) -> None:
         if backbone.dim % plan.args["heads"]:
-            raise BuildError(f"profile {profile}: model width {backbone.dim} is not divisible by "
-                             f"{plan.args['heads']} heads")
+            raise BuildError(f"model width {backbone.dim} is not divisible by {plan.args['heads']} heads",
+                             profile=profile)
 
     def parameters(self, plan, width, backbone) -> int:
         d = backbone.dim
