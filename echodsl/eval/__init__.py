@@ -17,6 +17,7 @@ The runners (need the rollout sampler and a trained run):
 * :mod:`.branches` replay, in-domain return, open-domain return and write capacity;
 * :mod:`.generate` the held-out replay walks, rollouts, decoding, the memory at the return;
 * :mod:`.report` ``EvalConfig``, the flat metric/case rows, multi-seed pooling, tables;
+* :mod:`.plan` ``EvalPlan``: a study's ``eval`` clause -> branches, judge and ``EvalConfig``;
 * :mod:`.resultlog` per-case results saved as they complete (``<run>/eval/<branch>.jsonl``).
 * :mod:`.frames` return-probe rollouts kept as PNG strips for the study report (``<run>/eval/frames/``).
 """

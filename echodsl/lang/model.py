@@ -54,14 +54,7 @@ class Variant(_Record):
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Variant":
-        args = {}
-        for k, v in data.get("args", {}).items():
-            if isinstance(v, dict) and "variant" in v:
-                v = cls.from_json(v)
-            elif isinstance(v, list):
-                v = tuple(v)
-            args[k] = v
-        return cls(variant=data["variant"], args=args)
+        return cls(variant=data["variant"], args={k: _from_json_value(v) for k, v in data.get("args", {}).items()})
 
 
 def _json_value(v: Any) -> Any:
@@ -69,6 +62,15 @@ def _json_value(v: Any) -> Any:
         return v.to_json()
     if isinstance(v, tuple):
         return list(v)
+    return v
+
+
+def _from_json_value(v: Any) -> Any:
+    """The inverse of ``_json_value``: JSON lists are sizes (tuples), objects are variants."""
+    if isinstance(v, dict) and "variant" in v:
+        return Variant.from_json(v)
+    if isinstance(v, list):
+        return tuple(v)
     return v
 
 
@@ -116,6 +118,17 @@ class Profile(_Record):
     @classmethod
     def from_canonical(cls, name: str, canonical: dict[str, Any]) -> "Profile":
         return cls(name=name, **{c: Variant.from_json(canonical[c]) for c in PROFILE_CLAUSE_ORDER})
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole profile as JSON: name, canonical clauses and sweep values."""
+        return {"name": self.name, "canonical": self.canonical(),
+                "sweep": {k: _json_value(v) for k, v in self.sweep.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Profile":
+        """The inverse of :meth:`to_json`: an equal profile (same ``spec_hash``)."""
+        profile = cls.from_canonical(data["name"], data["canonical"])
+        return profile.model_copy(update={"sweep": {k: _from_json_value(v) for k, v in data.get("sweep", {}).items()}})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,8 @@ import sys
 from echodsl.runner.launch import PARENT_ENV, STORE_ENV
 from echodsl.runner.plan import Pair
 from echodsl.runner.signals import RunInterrupted, die_with_parent
-from echodsl.runner.worker import EvalSizes, run_pair
+from echodsl.eval.plan import EvalSizes
+from echodsl.runner.worker import run_pair
 
 EXIT_CODES = {"finished": 0, "skipped": 3, "busy": 4}
 

@@ -16,7 +16,8 @@ from typing import Callable
 from echodsl.errors import UsageError
 from echodsl.runner.plan import Pair
 from echodsl.runner.signals import RunInterrupted, install_stop_handler, restore_handlers
-from echodsl.runner.worker import EvalSizes, Outcome, run_pair
+from echodsl.eval.plan import EvalSizes
+from echodsl.runner.worker import Outcome, run_pair
 
 STORE_ENV, PARENT_ENV = "ECHODSL_WORKER_STORE", "ECHODSL_WORKER_PARENT"  # read by echodsl.runner.__main__
 

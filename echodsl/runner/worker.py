@@ -6,11 +6,13 @@ finished identity is skipped, an interrupted, failed or dead one is taken over a
 from its newest checkpoint whose sha256 matches the one recorded, and a run that dies takes nothing already
 recorded with it. Works the same in-process, in a ``--jobs`` subprocess, under torchrun
 (rank 0 records) and in a SLURM job.
+
+It trains, hashes and records the pair exactly as planned: the pair carries its resolved
+profile, setup, hashes and spec source; the spec file is never read here.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -20,10 +22,9 @@ from pathlib import Path
 
 from echodsl.compiler import build_hash
 from echodsl.eval.frames import saved_frame_files
-from echodsl.eval.report import EvalConfig
+from echodsl.eval.plan import EvalPlan, EvalSizes
 from echodsl.eval.run import evaluate
-from echodsl.lang.api import load
-from echodsl.lang.model import Variant
+from echodsl.lang.model import Study
 from echodsl.runner.plan import Pair
 from echodsl.runner.signals import RunInterrupted, StopRequest
 from echodsl.runtime import assemble
@@ -31,7 +32,7 @@ from echodsl.runtime.checkpoint import list_checkpoints, set_aside_corrupt
 from echodsl.runtime.distributed import init_distributed
 from echodsl.runtime.pretrain import ensure_pretrained
 from echodsl.runtime.trained import load_trained
-from echodsl.runtime.trainer import TrainOptions, Trainer
+from echodsl.runtime.trainer import TrainOptions, Trainer, TrainResult
 from echodsl.store import MetricValue, RunIdentity, RunInfo, Store, collect_provenance
 from echodsl.store.owner import process_owner
 
@@ -48,50 +49,11 @@ class Outcome:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
-class EvalSizes:
-    """How many held-out cases each branch scores and how they are sampled."""
-
-    cases: int | None = None  # per branch; None = the preset's default
-    chunks: int | None = None
-    steps: int | None = None  # Euler steps per chunk
-
-    def config(self, preset: str, judge: str) -> EvalConfig:
-        # CPU-sized defaults for the tiny preset; the paper's 8 cases per row otherwise.
-        base = {"replay_cases": 4, "return_cases": 8, "write_cases": 8, "chunks": 3, "steps": 6} \
-            if preset == "tiny" else {}
-        if self.cases:
-            base.update(replay_cases=self.cases, return_cases=self.cases, write_cases=max(self.cases, 4))
-        if self.chunks:
-            base["chunks"] = self.chunks
-        if self.steps:
-            base["steps"] = self.steps
-        return EvalConfig(judge=judge, **base)
-
-
-def branches_of(eval_clause: tuple[Variant, ...]) -> tuple[tuple[str, ...], str]:
-    """The study's eval clause → branch names (write capacity rides along with return
-    probes: the paper reports write and read-out capacity side by side) and the judge."""
-    names, judge = [], "rubric"
-    for e in eval_clause:
-        if e.variant == "replay":
-            names.append("replay")
-        else:
-            names.append("return_in" if e["domain"] == "in" else "return_open")
-            if e["domain"] == "open":
-                judge = e["judge"]
-    if any(n.startswith("return") for n in names):
-        names.append("write")
-    return tuple(dict.fromkeys(names)), judge
-
-
-def run_config(pair: Pair):
-    """The pair's study, profile and RunConfig."""
-    doc = load(pair.spec)
-    study, profile = doc.study(pair.study), doc.profile(pair.profile)
-    overrides = {"steps": pair.steps} if pair.steps else {}
-    return study, profile, assemble.RunConfig.from_study(study, profile, pair.seed, pair.spec.parent,
-                                                         overrides=overrides)
+def _recorded_setup(run: assemble.RunConfig) -> Study:
+    """The study setup ``run`` was planned under (its train recipe with any override), as
+    the store records it: ``_recorded_setup(run).setup_hash == run.setup_hash``."""
+    return Study(name=run.study or "", backbone=run.backbone, data=run.data, train=run.train, eval=run.eval,
+                 profiles=(run.profile,), seeds=(run.seed,))
 
 
 def shared_cache(pair: Pair) -> Path:
@@ -104,7 +66,7 @@ def pretrain_shared(pairs: list[Pair], *, progress: bool = True) -> None:
     its cores) before the pairs fan out; workers then find them cached."""
     done = set()
     for pair in pairs:
-        run = run_config(pair)[2]
+        run = pair.run
         if run.train.args.get("pretrain") and shared_cache(pair) not in done:
             ensure_pretrained(run, shared_cache(pair), progress=progress)
             done.add(shared_cache(pair))
@@ -125,14 +87,14 @@ def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, 
     store, run_id, beat, owner = None, None, None, process_owner()
     try:
         env = init_distributed(device)
-        study, profile, run = run_config(pair)
-        identity = RunIdentity(profile.spec_hash, run.setup_hash, build_hash(), pair.seed)
+        run = pair.run  # as planned: the spec file is not read again
+        identity = RunIdentity(pair.spec_hash, pair.setup_hash, build_hash(), pair.seed)
         checkpoints = pair.run_dir / "checkpoints"
         if env.main:
             store = Store.open(store_url)
-            store.record_setup(study.model_copy(update={"train": run.train}))
-            store.record_spec(profile, pair.spec.read_text(encoding="utf-8"))
-            claim = store.claim_run(RunInfo(identity, profile.name, study.name, collect_provenance(str(env.device)),
+            store.record_setup(_recorded_setup(run))
+            store.record_spec(run.profile, pair.source)
+            claim = store.claim_run(RunInfo(identity, pair.profile, pair.study, collect_provenance(str(env.device)),
                                             compile_mode="eager"), owner=owner)
             if claim.action == "done":
                 early = Outcome(pair, "skipped", claim.run.run_id, seconds=time.perf_counter() - t0)
@@ -168,10 +130,10 @@ def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, 
         stop.raise_if_requested()
         if store is None:
             return Outcome(pair, "finished", seconds=time.perf_counter() - t0)
-        store.log_metrics(run_id, _train_metrics(pair.run_dir, result.steps_per_s))
-        branches, judge = branches_of(study.eval)
-        report = evaluate(load_trained(pair.run_dir, device=str(env.device)), sizes.config(run.backbone["preset"] or "",
-                          judge), branches=branches, progress=progress, out_dir=pair.run_dir / "eval")
+        store.log_metrics(run_id, _train_metrics(result))
+        plan = EvalPlan.from_study(run, run.backbone["preset"], sizes)
+        report = evaluate(load_trained(pair.run_dir, device=str(env.device)), plan.config,
+                          branches=plan.branches, progress=progress, out_dir=pair.run_dir / "eval")
         store.log_metrics(run_id, [MetricValue(r.branch, r.name, r.value, chunk=r.chunk)
                                    for r in report.metric_rows() if r.value is not None])
         store.log_metrics(run_id, _memory_metrics(trainer))
@@ -213,11 +175,10 @@ def _memory_metrics(trainer: Trainer) -> list[MetricValue]:
             if name != "cases" and value is not None]
 
 
-def _train_metrics(run_dir: Path, steps_per_s: float) -> list[MetricValue]:
-    rows = [MetricValue("train", "steps_per_s", steps_per_s)]
-    log = run_dir / "metrics.jsonl"
-    for line in log.read_text().splitlines() if log.exists() else []:
-        entry = json.loads(line)
+def _train_metrics(result: TrainResult) -> list[MetricValue]:
+    """The run's speed and its whole training history (a resumed run's earlier steps included)."""
+    rows = [MetricValue("train", "steps_per_s", result.steps_per_s)]
+    for entry in result.history:
         if "loss" in entry:
             rows.append(MetricValue("train", "loss", entry["loss"], step=entry["step"]))
         for name, value in (entry.get("memory") or {}).items():

@@ -33,6 +33,7 @@ from echodsl.runtime.checkpoint import list_checkpoints, read_checkpoint, restor
 from echodsl.runtime.distributed import Dist, all_mean, init_distributed, local_slice
 from echodsl.runtime.memory_use import MemoryUse, measure, return_segments
 from echodsl.runtime.pretrain import load_backbone
+from echodsl.runtime.trainlog import TrainLog
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps
 from echodsl.data.seeding import stable_seed
 
@@ -66,6 +67,14 @@ class TrainResult:
     checkpoint: Path | None
     samples: list[dict] = field(default_factory=list)
     main: bool = True  # False on torchrun ranks other than 0 (they report nothing)
+    # The whole run's metrics.jsonl entries in order, from step 1 even after a resume
+    # (see echodsl.runtime.trainlog); empty on ranks other than 0.
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def losses(self) -> list[tuple[int, float]]:
+        """(step, loss) of every step of the run."""
+        return [(e["step"], e["loss"]) for e in self.history if "loss" in e]
 
 
 
@@ -129,6 +138,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.flow.lr, weight_decay=0.01)
         self.step, self.skipped, self.accepted = 0, 0, []
         self._segments: list | None = None  # return segments for memory_use, built on first use
+        self.log = TrainLog(options.out / "metrics.jsonl", enabled=self.env.main)
         self.identity = {"spec_hash": run.profile.spec_hash, "setup_hash": run.setup_hash,
                          "recipe_hash": run.recipe_hash, "build_hash": build_hash(), "seed": run.seed}
 
@@ -210,14 +220,8 @@ class Trainer:
                         "canonical": self.run.profile.canonical(), "setup": self.run.to_json(),
                         "plan": self.plan.to_json(), "flow": asdict(self.flow)}
             (out / "run.json").write_text(json.dumps(run_json, indent=2, default=str))
-            self._truncate_log()
-
-    def _truncate_log(self) -> None:
         # After a resume the log must read like the uninterrupted run's: drop steps past the checkpoint.
-        log = self.options.out / "metrics.jsonl"
-        if log.exists():
-            keep = [ln for ln in log.read_text().splitlines() if ln and json.loads(ln).get("step", 0) <= self.step]
-            log.write_text("".join(ln + "\n" for ln in keep))
+        self.log.restore(self.step)
 
     def train_step(self) -> tuple[float, bool]:
         """One optimisation step; returns (loss, skipped)."""
@@ -254,31 +258,29 @@ class Trainer:
         self.prepare_out()
         total, start_step, t0 = self.flow.steps, self.step, time.perf_counter()
         bar = _progress(self.options.progress and self.env.main, total, self.step, self.run.profile.name)
-        log = (self.options.out / "metrics.jsonl").open("a") if self.env.main else None
+        log = self.log
+        log.open()
         loss, samples, last = float("nan"), [], None
         try:
             while self.step < total:
                 loss, skipped = self.train_step()
-                if log:
-                    log.write(json.dumps({"step": self.step, "loss": loss, "skipped": skipped}) + "\n")
+                log.add({"step": self.step, "loss": loss, "skipped": skipped})
                 if bar:
                     rate = (self.step - start_step) / max(time.perf_counter() - t0, 1e-9)
                     bar.set_postfix(loss=f"{loss:.4f}", steps_s=f"{rate:.2f}", skipped=self.skipped)
                     bar.update(1)
                 if self.flow.probe_every and self.step % self.flow.probe_every == 0 and self.env.main:
                     use = self.memory_use()
-                    if log:
-                        log.write(json.dumps({"step": self.step, "memory": use.to_dict()}) + "\n")
+                    log.add({"step": self.step, "memory": use.to_dict()})
                     if bar:
                         bar.set_postfix(loss=f"{loss:.4f}", memory_gain=use.short(), skipped=self.skipped)
                 if on_sample and self.options.sample_every and self.step % self.options.sample_every == 0:
                     sample = {"step": self.step, **on_sample(self.step)}
                     samples.append(sample)
-                    if log:
-                        log.write(json.dumps(sample) + "\n")
+                    log.add(sample)
                 stopping = bool(should_stop and should_stop())
                 if self.step % self.options.checkpoint_every == 0 or self.step == total or stopping:
-                    log and log.flush()
+                    log.flush()
                     saved = self.save()
                     if saved is not None:
                         last = saved
@@ -289,11 +291,11 @@ class Trainer:
         finally:
             if bar:
                 bar.close()
-            if log:
-                log.close()
+            log.close()
         elapsed = time.perf_counter() - t0
         rate = (self.step - start_step) / elapsed if elapsed > 0 else 0.0
-        return TrainResult(self.step, loss, self.skipped, rate, self.options.out, last, samples, self.env.main)
+        return TrainResult(self.step, loss, self.skipped, rate, self.options.out, last, samples, self.env.main,
+                           list(log.history))
 
 
 def _progress(enabled: bool, total: int, initial: int, name: str):

@@ -103,7 +103,7 @@ def test_slurm_launcher_through_submitit_local_executor(spec, tmp_path):
     from echodsl.lang.api import load
     from echodsl.runner.launch import LaunchOptions, run_pairs
     from echodsl.runner.plan import plan_study
-    from echodsl.runner.worker import EvalSizes
+    from echodsl.eval.plan import EvalSizes
 
     pairs = plan_study(load(spec), spec, "mini")[:1]
     options = LaunchOptions(launcher="slurm", slurm_executor="local", slurm_folder=tmp_path / "slurm",

@@ -35,6 +35,19 @@ def test_loss_decreases_on_a_tiny_overfit_case(profile, tmp_path):
     assert sum(losses[-8:]) / 8 < 0.7 * sum(losses[:8]) / 8, losses
 
 
+def test_fit_returns_the_whole_runs_history_also_after_a_resume(tmp_path):
+    doc = echodsl.load(SPEC)
+    log = lambda: [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]  # noqa: E731
+    first = Trainer(resolve_run(doc, SPEC, "i2v", "tiny", None, {"steps": 2}),
+                    TrainOptions(out=tmp_path, progress=False, checkpoint_every=1)).fit()
+    assert [s for s, _ in first.losses] == [1, 2] and first.history == log()
+    resumed = Trainer(resolve_run(doc, SPEC, "i2v", "tiny", None, {"steps": 3}),
+                      TrainOptions(out=tmp_path, resume=True, progress=False, checkpoint_every=1)).fit()
+    # steps 1-2 restored from the run's own log, step 3 trained now
+    assert [s for s, _ in resumed.losses] == [1, 2, 3] and resumed.history[:2] == first.history
+    assert resumed.history == log()
+
+
 def test_spike_rejection_skips_and_counts(tmp_path):
     t = trainer("i2v", "tiny", tmp_path, steps=30)
     t.prepare_out()

@@ -1,0 +1,71 @@
+"""What a study's ``eval`` clause asks for, read once: the branches to run, the judge of the
+open-domain branch, and the :class:`EvalConfig` they run with at the chosen sizes.
+
+``eval replay, return(domain = in), return(domain = open, judge = rubric)`` becomes the
+branches ``replay``, ``return_in``, ``return_open`` and ``write`` (write capacity rides
+along with the return probes: the paper reports write and read-out capacity side by side).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from echodsl.eval.report import EvalConfig
+from echodsl.lang.model import Variant
+
+DEFAULT_JUDGE = "rubric"
+# CPU-sized defaults for the tiny preset; the paper's 8 cases per row otherwise (EvalConfig's).
+TINY_DEFAULTS = {"replay_cases": 4, "return_cases": 8, "write_cases": 8, "chunks": 3, "steps": 6}
+
+
+@dataclass(frozen=True)
+class EvalSizes:
+    """How many held-out cases each branch scores and how they are sampled (None = the
+    preset's default)."""
+
+    cases: int | None = None  # per branch
+    chunks: int | None = None
+    steps: int | None = None  # Euler steps per chunk
+
+    def config(self, preset: str, judge: str) -> EvalConfig:
+        """The EvalConfig of a run on ``preset`` judged by ``judge``."""
+        base = dict(TINY_DEFAULTS) if preset == "tiny" else {}
+        if self.cases:
+            base.update(replay_cases=self.cases, return_cases=self.cases, write_cases=max(self.cases, 4))
+        if self.chunks:
+            base["chunks"] = self.chunks
+        if self.steps:
+            base["steps"] = self.steps
+        return EvalConfig(judge=judge, **base)
+
+
+@dataclass(frozen=True)
+class EvalPlan:
+    """The evaluation one run of a study gets."""
+
+    branches: tuple[str, ...]  # branch names in the clause's order, write last
+    judge: str
+    config: EvalConfig
+
+    @classmethod
+    def from_study(cls, study_or_clause, preset: str | None, sizes: EvalSizes = EvalSizes()) -> "EvalPlan":
+        """``study_or_clause``: a ``Study`` or ``RunConfig`` (anything with an ``eval``
+        clause) or the clause itself; ``preset``: the backbone preset (sizes default by it)."""
+        clause = getattr(study_or_clause, "eval", study_or_clause)
+        branches, judge = _read_clause(clause)
+        return cls(branches, judge, sizes.config(preset or "", judge))
+
+
+def _read_clause(clause: Iterable[Variant]) -> tuple[tuple[str, ...], str]:
+    names, judge = [], DEFAULT_JUDGE
+    for e in clause:
+        if e.variant == "replay":
+            names.append("replay")
+        else:
+            names.append("return_in" if e["domain"] == "in" else "return_open")
+            if e["domain"] == "open":
+                judge = e["judge"]
+    if any(n.startswith("return") for n in names):
+        names.append("write")
+    return tuple(dict.fromkeys(names)), judge
