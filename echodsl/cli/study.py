@@ -39,7 +39,7 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
     from echodsl.cli.study_render import render_plan, render_result, write_study_report
     from echodsl.runner.launch import LaunchOptions
     from echodsl.runner.study import StudyRequest, run_study
-    from echodsl.runner.worker import EvalSizes
+    from echodsl.eval.plan import EvalSizes
 
     launch = LaunchOptions(jobs, gpus_per_run, launcher, sizes=EvalSizes(eval_cases, None, eval_steps), device=device)
     request = StudyRequest(spec, study, store, runs_dir, steps, dry_run, launch)

@@ -8,7 +8,7 @@ from several sweep members are reported once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from echodsl.lang import ast

@@ -1,4 +1,4 @@
-"""``python -m echodsl.runner PAIR_JSON``: one pair in a fresh process.
+"""``python -m echodsl.runner PAIR_FILE``: one planned pair (its JSON in a file) in a fresh process.
 
 Used by ``echodsl study --jobs N`` and ``--gpus-per-run N`` (under torchrun). The store URL
 comes in the environment (``ECHODSL_WORKER_STORE``), never on the command line, where
@@ -21,7 +21,7 @@ from echodsl.runner.worker import run_pair
 EXIT_CODES = {"finished": 0, "skipped": 3, "busy": 4}
 
 parser = argparse.ArgumentParser(prog="python -m echodsl.runner")
-parser.add_argument("pair")
+parser.add_argument("pair", help="a file holding the planned pair's JSON")
 parser.add_argument("--cases", type=int, default=0)
 parser.add_argument("--chunks", type=int, default=0)
 parser.add_argument("--steps", type=int, default=0)
@@ -34,7 +34,9 @@ sizes = EvalSizes(args.cases or None, args.chunks or None, args.steps or None)
 try:
     if os.environ.get(PARENT_ENV, "").isdigit():
         die_with_parent(int(os.environ[PARENT_ENV]))
-    outcome = run_pair(Pair.from_json(args.pair), store, sizes=sizes, device=args.device, progress=False)
+    with open(args.pair, encoding="utf-8") as f:
+        pair = Pair.from_json(f.read())
+    outcome = run_pair(pair, store, sizes=sizes, device=args.device, progress=False)
 except RunInterrupted as exc:
     print(f"interrupted: {exc}; the run is checkpointed and marked interrupted", flush=True)
     sys.stderr.flush()

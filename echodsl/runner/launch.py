@@ -114,8 +114,13 @@ def worker_env(store_url: str, options: LaunchOptions) -> dict[str, str]:
 
 def worker_command(pair: Pair, store_url: str, options: LaunchOptions) -> list[str]:
     """The command line that runs one pair in a fresh process (torchrun-wrapped if asked).
-    ``store_url`` is not on it: pass :func:`worker_env` as the environment."""
-    args = ["-m", "echodsl.runner", pair.to_json()]
+    ``store_url`` is not on it: pass :func:`worker_env` as the environment. The planned pair
+    (its resolved run and spec text, which may be large) travels in ``<run_dir>/pair.json``:
+    one command-line argument is capped at 128 KiB."""
+    path = pair.run_dir / "pair.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(pair.to_json(), encoding="utf-8")
+    args = ["-m", "echodsl.runner", str(path)]
     s = options.sizes
     args += [f"--cases={s.cases or 0}", f"--chunks={s.chunks or 0}", f"--steps={s.steps or 0}"]
     if options.device:

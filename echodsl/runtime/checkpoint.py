@@ -173,3 +173,16 @@ def restore(checkpoint: Checkpoint, model: torch.nn.Module, optimizer: torch.opt
             state.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": state, "param_groups": checkpoint.meta["optim_groups"]})
     torch.set_rng_state(checkpoint.tensors["rng.torch"])
+
+
+MEMORY_PREFIXES = ("storage.", "readout.")  # what the I2V model lacks: keeps its fresh init
+
+
+def load_backbone(model: torch.nn.Module, checkpoint: Path) -> None:
+    """Copy the shared backbone's weights into ``model`` (its memory modules keep their init)."""
+    ckpt = read_checkpoint(checkpoint)
+    state = {k[len("model."):]: v for k, v in ckpt.tensors.items() if k.startswith("model.")}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    foreign = list(unexpected) + [k for k in missing if not k.startswith(MEMORY_PREFIXES)]
+    if foreign:
+        raise RuntimeFailure(f"{checkpoint} does not hold this model's backbone: {foreign[:3]}")

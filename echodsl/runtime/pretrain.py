@@ -19,15 +19,12 @@ import fcntl
 import json
 from pathlib import Path
 
-import torch
-
-from echodsl.errors import RuntimeFailure
 from echodsl.lang.model import Profile, Variant, sha256_hex
 from echodsl.runtime import assemble
-from echodsl.runtime.checkpoint import list_checkpoints, read_checkpoint
+from echodsl.runtime.checkpoint import list_checkpoints
+from echodsl.runtime.trainer import TrainOptions, Trainer
 
 PRETRAIN_SEED = 0  # one backbone for every seed: seeds then vary only the fine-tuning
-MEMORY_PREFIXES = ("storage.", "readout.")  # what the I2V model lacks: keeps its fresh init
 
 
 def i2v_profile() -> Profile:
@@ -63,8 +60,6 @@ def ensure_pretrained(run: assemble.RunConfig, cache: Path, *, progress: bool = 
     run asks for no pretraining."""
     if not run.train.args.get("pretrain"):
         return None
-    from echodsl.runtime.trainer import TrainOptions, Trainer
-
     base = pretrain_run(run)
     out = _entry(base, cache)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,13 +73,3 @@ def ensure_pretrained(run: assemble.RunConfig, cache: Path, *, progress: bool = 
             done.write_text(json.dumps({"steps": result.steps, "final_loss": result.final_loss,
                                         "steps_per_s": result.steps_per_s}))
     return list_checkpoints(out / "checkpoints")[-1]
-
-
-def load_backbone(model: torch.nn.Module, checkpoint: Path) -> None:
-    """Copy the shared backbone's weights into ``model`` (its memory modules keep their init)."""
-    ckpt = read_checkpoint(checkpoint)
-    state = {k[len("model."):]: v for k, v in ckpt.tensors.items() if k.startswith("model.")}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    foreign = list(unexpected) + [k for k in missing if not k.startswith(MEMORY_PREFIXES)]
-    if foreign:
-        raise RuntimeFailure(f"{checkpoint} does not hold this model's backbone: {foreign[:3]}")

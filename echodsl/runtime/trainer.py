@@ -29,10 +29,9 @@ from echodsl.compiler import build_hash, compile_model
 from echodsl.errors import RuntimeFailure, UsageError
 from echodsl.memory.base import MemoryInput
 from echodsl.runtime import assemble
-from echodsl.runtime.checkpoint import list_checkpoints, read_checkpoint, restore, save_checkpoint
+from echodsl.runtime.checkpoint import list_checkpoints, load_backbone, read_checkpoint, restore, save_checkpoint
 from echodsl.runtime.distributed import Dist, all_mean, init_distributed, local_slice
 from echodsl.runtime.memory_use import MemoryUse, measure, return_segments
-from echodsl.runtime.pretrain import load_backbone
 from echodsl.runtime.trainlog import TrainLog
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps
 from echodsl.data.seeding import stable_seed

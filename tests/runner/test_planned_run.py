@@ -77,3 +77,16 @@ def test_a_pair_survives_the_json_hop_with_sweeps_and_overrides(tmp_path):
     tampered["profile"]["canonical"]["storage"]["args"]["k"] = 7
     with pytest.raises(Exception, match="does not match its hashes"):
         Pair.from_json(json.dumps(tampered))
+
+
+def test_a_large_spec_travels_to_workers_in_a_file_not_on_the_command_line(spec):
+    """One command-line argument is capped at 128 KiB on Linux; a spec may be 1 MiB."""
+    from echodsl.runner.launch import worker_command
+
+    spec.write_text(spec.read_text() + "".join(f"# padding comment {i:06d} {'x' * 80}\n" for i in range(3000)))
+    assert spec.stat().st_size > 200_000
+    pair = plan_study(load(spec), spec, "mini")[0]
+    command = worker_command(pair, "sqlite:///unused.db", LaunchOptions(jobs=2))
+    assert max(len(arg) for arg in command) < 4096
+    carried = Pair.from_json(Path(command[command.index("echodsl.runner") + 1]).read_text())
+    assert carried == pair and carried.source == pair.source and carried.run == pair.run
