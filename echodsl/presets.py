@@ -40,6 +40,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
 }
 
+# Evaluation sizes a preset defaults to (``echodsl.eval.plan.EvalSizes``); a preset not
+# listed takes EvalConfig's own, the study's 8 cases per row. The tiny preset is sized
+# for a CPU: fewer replay cases, 3 chunks of 6 Euler steps.
+EVAL_DEFAULTS: dict[str, dict[str, int]] = {
+    "tiny": {"replay_cases": 4, "return_cases": 8, "write_cases": 8, "chunks": 3, "steps": 6},
+}
+
 # Per-token camera-ray features every camera conditioning uses (echodsl/backbone/camera.py):
 # the ray direction, RAY_BANDS Fourier bands of it (sin and cos), and the translation.
 RAY_BANDS = 4

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 from echodsl.eval.report import EvalConfig
 from echodsl.lang.model import Variant
+from echodsl.presets import EVAL_DEFAULTS
 
 DEFAULT_JUDGE = "rubric"
-# CPU-sized defaults for the tiny preset; the paper's 8 cases per row otherwise (EvalConfig's).
-TINY_DEFAULTS = {"replay_cases": 4, "return_cases": 8, "write_cases": 8, "chunks": 3, "steps": 6}
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class EvalSizes:
 
     def config(self, preset: str, judge: str) -> EvalConfig:
         """The EvalConfig of a run on ``preset`` judged by ``judge``."""
-        base = dict(TINY_DEFAULTS) if preset == "tiny" else {}
+        base = dict(EVAL_DEFAULTS.get(preset, {}))
         if self.cases:
             base.update(replay_cases=self.cases, return_cases=self.cases, write_cases=max(self.cases, 4))
         if self.chunks:
