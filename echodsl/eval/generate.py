@@ -22,6 +22,7 @@ from echodsl.data.world import World
 from echodsl.eval.report import EvalConfig
 from echodsl.eval.write_probe import pool_features
 from echodsl.memory.base import MemoryState
+from echodsl.memory.families import family_of
 from echodsl.runtime import assemble
 from echodsl.runtime.rollout import Rollout, RolloutConfig, Trajectory, memory_for_chunk, rollout
 from echodsl.runtime.trained import TrainedRun
@@ -90,7 +91,9 @@ class Generator:
         poses = poses.float()
         device = next(self.model.parameters()).device
         state: MemoryState | None = None
-        for k in range(c + 1):  # replays every write (only an incremental family keeps the earlier ones)
+        # An incremental family's memory is every chunk's writes up to c; any other's is chunk c's alone.
+        first = 0 if family_of(self.plan.storage.kind).incremental else c
+        for k in range(first, c + 1):
             state = memory_for_chunk(self.model, self.plan, result.latents, poses, result.memory_indices[k],
                                      result.chunks[k][0] - 1, state, device)
         if state is None:

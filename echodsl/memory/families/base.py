@@ -17,6 +17,7 @@ Letters: D model width, E memory width, M memory frames, n tokens per frame.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -55,8 +56,9 @@ class StorageConfig:
         return {"kind": self.kind, **asdict(self)}
 
 
-class Family:
-    """One storage family. Subclasses set ``storage`` and ``config`` and override the rest."""
+class Family(ABC):
+    """One storage family. Subclasses set ``storage`` and ``config``, define ``name`` and
+    ``lower``, and override the arithmetic and ``build`` where the defaults do not fit."""
 
     storage: ClassVar[str]
     config: ClassVar[type[StorageConfig]]
@@ -68,12 +70,13 @@ class Family:
     # memory design is compared to (``results compare --baseline auto``).
     anchor_only: ClassVar[bool] = False
 
+    @abstractmethod
     def name(self, profile: Profile) -> str:
         """The study's family of ``profile``: i2v, context, compression, spatial or state."""
-        raise NotImplementedError
 
+    @abstractmethod
     def lower(self, profile: Profile, backbone: BackboneConfig) -> StorageConfig:
-        raise NotImplementedError
+        """This family's config for ``profile`` on ``backbone``."""
 
     def tokens(self, config: StorageConfig, backbone: BackboneConfig) -> int:
         """Tokens one read of the memory holds."""
