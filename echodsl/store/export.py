@@ -88,7 +88,7 @@ def definitions_legend(table: Table) -> str:
         d = col.get("definition")
         if d:
             shown.append(f"{col['label']} {d['definition']}" + (f" at {d['resolution']}" if d["resolution"] else ""))
-    return f"\nmetric definitions: {', '.join(shown)} (echodsl docs/metrics.md)\n" if shown else ""
+    return f"\nmetric definitions: {', '.join(shown)} (full text: --format json)\n" if shown else ""
 
 
 def runs_table(store: Store, *, study: str | None = None, status: str | None = None) -> Table:
