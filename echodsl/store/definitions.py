@@ -42,8 +42,13 @@ class StoredDefinition:
         return self.definition + (f" at {self.resolution}" if self.resolution else "")
 
     def to_json(self) -> dict[str, Any]:
-        return {"definition": self.definition, "resolution": self.resolution, **{
-            k: v for k, v in self.detail.items() if k not in ("id", "metric")}}
+        """The id, the concrete resolution and the definition's fields (its general rule
+        for the resolution as ``resolution_rule``)."""
+        out = {"definition": self.definition, "resolution": self.resolution}
+        out.update({k: v for k, v in self.detail.items() if k not in ("id", "metric", "resolution")})
+        if "resolution" in self.detail:
+            out["resolution_rule"] = self.detail["resolution"]
+        return out
 
 
 def record_definitions(store: Store, run_id: int, definitions: Iterable[StoredDefinition]) -> None:

@@ -60,6 +60,9 @@ def test_the_worker_records_each_evaluated_metric_at_the_model_resolution():
             MetricRow("return_open", "judge_overall", 3.0, None)]
     got = {(d.branch, d.name): d.label for d in metric_definitions(rows, (32, 48))}
     assert got == {("replay", "psnr"): "psnr/v1 at 32x48", ("return_in", "ssim"): "ssim/v1 at 32x48"}
+    stored = metric_definitions(rows, (32, 48))[0].to_json()
+    assert stored["resolution"] == "32x48" and stored["resolution_rule"] == DEFINITIONS["psnr/v1"].resolution
+    assert stored["data_range"] == DEFINITIONS["psnr/v1"].data_range
 
 
 def test_different_definitions_in_one_column_are_refused_naming_both(tmp_path, study):
