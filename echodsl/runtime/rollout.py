@@ -54,11 +54,6 @@ class Trajectory:
     first: torch.Tensor
     observed: torch.Tensor | None = None
 
-    @property
-    def given(self) -> int:
-        """Frames given rather than generated: the first frame plus the observed ones."""
-        return 1 + (0 if self.observed is None else int(self.observed.shape[0]))
-
     @classmethod
     def from_sequence(cls, seq, cache, text_config, first: int = 0, observed: int = 1) -> "Trajectory":
         """A data-layer ``Sequence`` from frame ``first`` on; its first ``observed`` frames
@@ -67,14 +62,14 @@ class Trajectory:
 
         assert 1 <= observed <= len(seq) - first, f"observed {observed} of {len(seq) - first} frames"
         poses = seq.poses[first:]
-        latents = cache.encode(seq.frames(list(range(first, first + observed)))).float()  # (N + 1, C, h, w)
+        latents = cache.encode(seq.frames(list(range(first, first + observed)))).float()  # (observed, C, h, w)
         return cls(poses, seq.intrinsics, seq.height, seq.width, embed_caption(seq.caption, text_config),
                    latents[0], latents[1:] if observed > 1 else None)
 
 
 @dataclass
 class Rollout:
-    latents: torch.Tensor  # (T, C, h, w); frames 0..given-1 are the given ones
+    latents: torch.Tensor  # (T, C, h, w); the given frames (first, then observed) come first
     chunks: list[tuple[int, int]]  # [start, end) frame ranges each chunk generated
     chunk_seconds: list[float] = field(default_factory=list)
     memory_bytes: list[int] = field(default_factory=list)  # size of the memory each chunk read

@@ -9,7 +9,6 @@ import io
 import json
 import sqlite3
 
-import pytest
 from click.testing import CliRunner
 from store_fixtures import start
 
@@ -17,7 +16,6 @@ from echodsl.cli import main
 from echodsl.eval.definitions import CURRENT, DEFINITIONS, current_definition
 from echodsl.runner.worker import metric_definitions
 from echodsl.store import Store
-from echodsl.store.compare import compare
 from echodsl.store.definitions import StoredDefinition, definitions_of, record_definitions
 
 
