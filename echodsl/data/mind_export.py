@@ -150,8 +150,7 @@ def export_mind(trained, gt_root: str | os.PathLike, out: str | os.PathLike, *, 
         sizes.add(f"{gt_hw[0]}x{gt_hw[1]}")
         given, ahead = protocol_positions(clip.mark_time, clip.total_time, stride)
         path = subsequence(seq, given + ahead)
-        frames = _roll(gen, path, clip.key, observed=len(given))  # (len(given + ahead), 3, h, w) in [-1, 1]
-        known = frames[len(given) - 1:]  # the anchor (mark_time - 1) and the generated frames
+        known = _roll(gen, path, clip.key, observed=len(given))  # (1 + len(ahead), 3, h, w): anchor, generated
         video = fill_frames([given[-1], *ahead], known, range(clip.mark_time, clip.total_time))
         write_video(base / clip.perspective / clip.test / clip.name / "video.mp4",
                     to_uint8(resize_to(video, gt_hw)), FPS)
@@ -172,5 +171,7 @@ def export_mind(trained, gt_root: str | os.PathLike, out: str | os.PathLike, *, 
 
 
 def _roll(gen, seq: Sequence, case_id: str, observed: int = 1) -> torch.Tensor:
+    """Frames (T', 3, h, w) in [-1, 1] of a rollout given ``observed`` frames, from the last
+    given one (the anchor) on: the earlier given frames are not decoded."""
     result = gen.roll(seq, case_id, observed=observed)
-    return gen.decode(result.latents)  # (T, 3, H, W) in [-1, 1]
+    return gen.decode(result.latents[observed - 1:])
