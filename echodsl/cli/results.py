@@ -96,6 +96,12 @@ def compare(study, setup, by, design, only_changed, baseline, output_format, sto
     if "baseline" in table.document and not as_json and output_format in ("text", "md"):
         from echodsl.store.paired import legend
         text += legend(table.document["baseline"])
+    if not as_json and output_format in ("text", "md"):
+        from echodsl.store.export import definitions_legend
+        text += definitions_legend(table)
+    if not as_json:
+        for warning in table.document["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
     _echo(text)
 
 

@@ -24,7 +24,7 @@ def render_plan(result: StudyResult) -> str:
 def render_result(result: StudyResult, as_json: bool = False):
     from echodsl.store import Store
     from echodsl.store.compare import compare
-    from echodsl.store.export import comparison_table, render
+    from echodsl.store.export import comparison_table, definitions_legend, render
     from echodsl.store.paired import AUTO, legend
 
     study = result.pairs[0].study if result.pairs else None
@@ -49,7 +49,9 @@ def render_result(result: StudyResult, as_json: bool = False):
     if table is None:
         return text
     text += "\n" + render(table, "text")
-    return text + (legend(table.document["baseline"]) if "baseline" in table.document else "")
+    text += legend(table.document["baseline"]) if "baseline" in table.document else ""
+    text += "".join(f"warning: {w}\n" for w in table.document["warnings"])
+    return text + definitions_legend(table)
 
 
 def report_dir(result: StudyResult) -> Path:

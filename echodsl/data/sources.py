@@ -7,9 +7,10 @@ import os
 from echodsl.errors import UsageError
 
 
-def open_source(variant: str, root: str | os.PathLike, height: int | None = None, width: int | None = None):
+def open_source(variant: str, root: str | os.PathLike, height: int | None = None, width: int | None = None,
+                split: str = "train"):
     """``cam`` -> :class:`~echodsl.data.cam.CamSource`, ``mind`` -> :class:`~echodsl.data.mind.MindSource`
-    (its test clips), both resizing frames to ``height`` x ``width``."""
+    (its ``split`` clips: ``train`` or ``test``), both resizing frames to ``height`` x ``width``."""
     if variant == "cam":
         from echodsl.data.cam import CamConfig, CamSource
 
@@ -17,5 +18,5 @@ def open_source(variant: str, root: str | os.PathLike, height: int | None = None
     if variant == "mind":
         from echodsl.data.mind import MindSource
 
-        return MindSource(root, "test", height, width)
+        return MindSource(root, split, height, width)
     raise UsageError(f"data {variant}(...) is not an on-disk dataset")

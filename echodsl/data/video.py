@@ -90,3 +90,16 @@ def count_frames(path: str | os.PathLike) -> int:
         raise DataError("video is missing", str(path)) from None
     except av.error.FFmpegError as exc:
         raise DataError(f"cannot decode video ({exc})", str(path)) from None
+
+
+def video_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of a video's first stream, from its header (nothing decoded)."""
+    av = _av()
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return int(stream.height), int(stream.width)
+    except FileNotFoundError:
+        raise DataError("video is missing", str(path)) from None
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise DataError(f"cannot read video ({exc})", str(path)) from None

@@ -68,10 +68,11 @@ class Generator:
     def sampler(self) -> dict:
         return {"steps": self.steps, "shift": self.shift, "noise_shift": self.noise_shift, "seed": self.seed}
 
-    def roll(self, seq: Sequence, case_id: str, chunks: int | None = None) -> Rollout:
-        """Frames 1.. of ``seq`` generated from its first frame along its true cameras; each
-        case draws its own noise (seeded by the eval seed and the case id)."""
-        traj = Trajectory.from_sequence(seq, self.cache, self.text)
+    def roll(self, seq: Sequence, case_id: str, chunks: int | None = None, observed: int = 1) -> Rollout:
+        """Frames ``observed``.. of ``seq`` generated from its first ``observed`` frames (given
+        as ground truth) along its true cameras; each case draws its own noise (seeded by the
+        eval seed and the case id)."""
+        traj = Trajectory.from_sequence(seq, self.cache, self.text, observed=observed)
         cfg = RolloutConfig(self.steps, self.shift, self.noise_shift, stable_seed(self.seed, "eval", case_id))
         return rollout(self.model, self.plan, traj, cfg, chunks=chunks)
 

@@ -133,7 +133,15 @@ class EvalReport:
         return {"run": self.run, "config": self.config.to_dict(), "branches": list(self.branches),
                 "notes": {k: b.notes for k, b in self.branches.items() if b.notes},
                 "metrics": [m.to_dict() for m in self.metric_rows()],
+                "definitions": self.definitions(),
                 "cases": [c.to_dict() for c in self.case_rows()]}
+
+    def definitions(self) -> dict[str, dict[str, str]]:
+        """The definition of each reported metric that has one (see eval.definitions)."""
+        from echodsl.eval.definitions import current_definition
+
+        found = {m.name: current_definition(m.name) for m in self.metric_rows()}
+        return {name: d.to_json() for name, d in found.items() if d is not None}
 
 
 def rows_from_cases(branch: str, cases: Sequence[CaseRow], names: Iterable[str],

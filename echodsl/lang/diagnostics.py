@@ -58,6 +58,7 @@ CODES: dict[str, str] = {
     "E123": "listed twice",
     "E124": "sweep expands to too many profiles",
     "E125": "name too long",
+    "E126": "trains on evaluation data",
     # warnings
     "W201": "token budget exceeded",
 }

@@ -174,7 +174,11 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
             "drift": Param("float", 0.03, Range(lo=0, hi=0.5), doc="camera translation per training frame, metres"),
         },
         "cam": {"root": Param("string", REQUIRED, doc="a Context-as-Memory root directory")},
-        "mind": {"root": Param("string", REQUIRED, doc="a MIND benchmark root (its clips drive rollouts)")},
+        "mind": {
+            "root": Param("string", REQUIRED, doc="a MIND benchmark root"),
+            # test: the clips `export mind` is scored on; training on them is refused (E126)
+            "split": Param("choice", "train", choices=("train", "test"), doc="the clips trained on; test, the clips MIND scores, is refused"),
+        },
     },
     "train": {
         "flow": {

@@ -43,6 +43,8 @@ def check_study(decl: ast.StudyDecl, decls: dict, checked: Checked, diagnostics:
             call = checker.call(clause.values[0], STUDY_CLAUSES[keyword], keyword, keyword, allow_sweep=False)
             if call is not INVALID and keyword == "backbone":
                 call = _backbone(call, diagnostics)
+            if call is not INVALID and keyword == "data":
+                call = _data(call, diagnostics)
             values[keyword] = call
     if "profiles" not in seen:
         diagnostics.append(error("E119", f"study `{decl.name.name}` has no `profiles` clause", decl.name.span,
@@ -81,6 +83,16 @@ def _backbone(call, diagnostics: list[Diagnostic]):
         return INVALID
     if preset is None and config is None:
         call.args["preset"] = "tiny"
+    return call
+
+
+def _data(call, diagnostics: list[Diagnostic]):
+    if call.variant == "mind" and call.args.get("split") == "test":
+        span = call.arg_spans.get("split")
+        diagnostics.append(error("E126", "data mind(split = test) trains on MIND's test clips, the clips "
+                                 "`echodsl export mind` is scored on", span,
+                                 hint="train on split = train (the default); the test clips are for evaluation only"))
+        return INVALID
     return call
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from echodsl.compiler import build_hash
+from echodsl.eval.definitions import current_definition
 from echodsl.eval.frames import saved_frame_files
 from echodsl.eval.plan import EvalPlan, EvalSizes
 from echodsl.eval.run import evaluate
@@ -34,6 +35,7 @@ from echodsl.runtime.pretrain import ensure_pretrained
 from echodsl.runtime.trained import load_trained
 from echodsl.runtime.trainer import TrainOptions, Trainer, TrainResult
 from echodsl.store import MetricValue, RunIdentity, RunInfo, Store, collect_provenance
+from echodsl.store.definitions import StoredDefinition, record_definitions
 from echodsl.store.owner import process_owner
 
 HEARTBEAT_S = 20.0
@@ -136,6 +138,7 @@ def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, 
                           branches=plan.branches, progress=progress, out_dir=pair.run_dir / "eval")
         store.log_metrics(run_id, [MetricValue(r.branch, r.name, r.value, chunk=r.chunk)
                                    for r in report.metric_rows() if r.value is not None])
+        record_definitions(store, run_id, metric_definitions(report.metric_rows(), assemble.backbone_of(run).frame_hw))
         store.log_metrics(run_id, _memory_metrics(trainer))
         for c in report.case_rows():
             store.log_case(run_id, c.branch, c.case_id, c.scores, judge=c.judge or "", judge_version=c.judge_version or "",
@@ -211,3 +214,15 @@ class _Heartbeat:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def metric_definitions(rows, frame_hw: tuple[int, int]) -> list[StoredDefinition]:
+    """The definition each evaluated metric was computed under, at the frame size it was
+    scored at (the model's: the evaluation never resizes)."""
+    out: dict[tuple[str, str], StoredDefinition] = {}
+    for r in rows:
+        d = current_definition(r.name)
+        if d is not None and r.value is not None:
+            out[(r.branch, r.name)] = StoredDefinition(r.branch, r.name, d.id, f"{frame_hw[0]}x{frame_hw[1]}",
+                                                       d.to_json())
+    return list(out.values())

@@ -134,7 +134,19 @@ def source_of(run: RunConfig, split: str = "train"):
     if not root.is_dir():
         raise UsageError(f"data root {root} does not exist",
                          hint=f"{run.data.variant}(root = ...) is relative to the spec file")
+    if run.data.variant == "mind":
+        split = mind_split(run.data)
+        if split != "train":  # the checker refuses it in a spec; a run directory written before must not slip by
+            raise UsageError(f"refusing to train on MIND's {split} clips: they are the clips `echodsl export mind` "
+                             "is scored on", hint="train on data mind(root = ..., split = train)")
+        return open_source("mind", root, height, width, split)
     return open_source(run.data.variant, root, height, width)
+
+
+def mind_split(data: Variant) -> str:
+    """The MIND split a ``data mind(...)`` clause trains on. Runs recorded before the clause
+    had ``split`` trained on the test clips, so a missing value means ``test``."""
+    return data.args.get("split") or "test"
 
 
 def world_of(run: RunConfig) -> World:

@@ -41,7 +41,10 @@ class RolloutConfig:
 @dataclass
 class Trajectory:
     """What to follow: poses (T, 4, 4), intrinsics (3, 3), frame size, caption embedding (L, D),
-    and the first frame's latents (C, h, w) (the one frame the model is given)."""
+    the first frame's latents (C, h, w), and optionally ``observed`` (N, C, h, w): frames
+    1..N given as they were observed (ground truth) rather than generated. Generation then
+    starts after frame N, and the given frames are history like generated ones: memory is
+    written from them by the same path (retriever or incremental writes)."""
 
     poses: torch.Tensor
     intrinsics: torch.Tensor
@@ -49,21 +52,24 @@ class Trajectory:
     width: int
     text: torch.Tensor
     first: torch.Tensor
-
+    observed: torch.Tensor | None = None
 
     @classmethod
-    def from_sequence(cls, seq, cache, text_config, first: int = 0) -> "Trajectory":
-        """A data-layer ``Sequence`` from frame ``first`` on, its first frame encoded by ``cache``."""
+    def from_sequence(cls, seq, cache, text_config, first: int = 0, observed: int = 1) -> "Trajectory":
+        """A data-layer ``Sequence`` from frame ``first`` on; its first ``observed`` frames
+        (at least 1) are encoded by ``cache`` and given, the rest generated."""
         from echodsl.data.text import embed_caption
 
+        assert 1 <= observed <= len(seq) - first, f"observed {observed} of {len(seq) - first} frames"
         poses = seq.poses[first:]
-        latent = cache.encode(seq.frames([first]))[0].float()  # (C, h, w)
-        return cls(poses, seq.intrinsics, seq.height, seq.width, embed_caption(seq.caption, text_config), latent)
+        latents = cache.encode(seq.frames(list(range(first, first + observed)))).float()  # (observed, C, h, w)
+        return cls(poses, seq.intrinsics, seq.height, seq.width, embed_caption(seq.caption, text_config),
+                   latents[0], latents[1:] if observed > 1 else None)
 
 
 @dataclass
 class Rollout:
-    latents: torch.Tensor  # (T, C, h, w); frame 0 is the given first frame
+    latents: torch.Tensor  # (T, C, h, w); the given frames (first, then observed) come first
     chunks: list[tuple[int, int]]  # [start, end) frame ranges each chunk generated
     chunk_seconds: list[float] = field(default_factory=list)
     memory_bytes: list[int] = field(default_factory=list)  # size of the memory each chunk read
@@ -76,13 +82,16 @@ class Rollout:
 @torch.no_grad()
 def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, config: RolloutConfig,
             chunks: int | None = None) -> Rollout:
-    """Generate frames 1..T-1 of ``trajectory`` (or the first ``chunks`` chunks of them)."""
+    """Generate the frames of ``trajectory`` after its given ones (or the first ``chunks``
+    chunks of them); the first chunk is anchored on the last given frame."""
     model.eval()
     device = next(model.parameters()).device
     poses = trajectory.poses.float()
     total = poses.shape[0]
     per_chunk = plan.backbone.segment_frames - 1
     history = [trajectory.first.to(device).float()]  # latents (C, h, w) of frames 0..
+    if trajectory.observed is not None:
+        history.extend(trajectory.observed.to(device).float())
     out = Rollout(latents=torch.empty(0), chunks=[])
     state: MemoryState | None = None
     written = 0  # frames of history already written into an incremental memory

@@ -41,6 +41,9 @@ class Comparison:
     baseline: str | None = None  # label of the design the paired columns compare against
     # spec_hash -> column label -> paired difference to the baseline (see store.paired)
     paired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # column label -> the metric definition its values share (see store.definitions)
+    definitions: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def by_value(self, group: Group) -> Any:
         return spec_field(group.canonical, self.by) if self.by else None
@@ -114,6 +117,7 @@ def compare(store: Store, *, study: str | None = None, setup: str | None = None,
     (a profile name or spec_hash prefix, or ``auto``: the anchor-only design, if the runs
     have one) adds paired differences to that design."""
     setup_hash, groups = collect(store, study=study, setup=setup)
+    definitions, warnings = _definitions(store, groups, columns)
     pairs: dict[str, dict[str, Any]] = {}
     base_label = None
     if baseline is not None:
@@ -131,7 +135,15 @@ def compare(store: Store, *, study: str | None = None, setup: str | None = None,
         flats = [flatten_spec(g.canonical) for g in groups]
         names = [f for f in dict.fromkeys(f for flat in flats for f in flat) if f != by]
         fields = tuple(changed_fields(flats, names) if only_changed else names)
-    return Comparison(study, setup_hash, tuple(columns), tuple(groups), by, fields, base_label, pairs)
+    return Comparison(study, setup_hash, tuple(columns), tuple(groups), by, fields, base_label, pairs,
+                      definitions, tuple(warnings))
+
+
+def _definitions(store: Store, groups: list[Group], columns: Sequence[Column]):
+    """Each column's one metric definition; refuses a column that would mix two."""
+    from echodsl.store.definitions import check_columns
+
+    return check_columns(store, groups, columns)
 
 
 def changed_fields(flats: list[dict[str, Any]], names: list[str]) -> list[str]:

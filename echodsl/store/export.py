@@ -38,6 +38,7 @@ def comparison_table(c: Comparison) -> Table:
     headers = ["profile", *([c.by] if c.by else []), *(["design"] if c.design_fields else []), "seeds",
                *(col.label for col in c.columns), *(f"Δ{label} (improved)" for label in paired_labels)]
     cells, records, rows = [], [], []
+    defined = {label: d.definition.label for label, d in c.definitions.items() if d.definition is not None}
     for g in c.groups:
         stats = {col.label: g.stat(col.branch, col.name) for col in c.columns}
         diffs = c.paired.get(g.spec_hash, {})
@@ -53,6 +54,8 @@ def comparison_table(c: Comparison) -> Table:
         record["seeds"] = " ".join(str(s) for s in g.seeds)
         for label, s in stats.items():
             record.update({label: s.mean, f"{label}_low": s.low, f"{label}_high": s.high, f"{label}_n": s.n})
+            if label in defined:
+                record[f"{label}_definition"] = defined[label]
         for label, d in diffs.items():
             record.update({f"d{label}": d.diff.mean, f"d{label}_low": d.diff.low, f"d{label}_high": d.diff.high,
                            f"d{label}_improved": d.improved, f"d{label}_pairs": d.pairs})
@@ -66,14 +69,35 @@ def comparison_table(c: Comparison) -> Table:
     document = {"study": c.study, "setup_hash": c.setup_hash, "by": c.by, "confidence": 0.95,
                 **({"baseline": c.baseline} if c.baseline is not None else {}),
                 "columns": [{"label": col.label, "branch": col.branch, "name": col.name,
-                             "higher_is_better": col.higher_is_better} for col in c.columns],
-                "rows": rows}
+                             "higher_is_better": col.higher_is_better,
+                             "definition": _definition_json(c.definitions.get(col.label))} for col in c.columns],
+                "rows": rows, "warnings": list(c.warnings)}
     return Table("compare", headers, cells, records, document)
 
 
+def _definition_json(column_definitions) -> dict[str, Any] | None:
+    d = column_definitions.definition if column_definitions is not None else None
+    return d.to_json() if d is not None else None
+
+
+def definitions_legend(table: Table) -> str:
+    """``metric definitions: R-P psnr/v1 at 32x32, ...`` under a text or Markdown compare
+    table; empty where no column has a recorded definition."""
+    shown = []
+    for col in table.document.get("columns", []):
+        d = col.get("definition")
+        if d:
+            shown.append(f"{col['label']} {d['definition']}" + (f" at {d['resolution']}" if d["resolution"] else ""))
+    return f"\nmetric definitions: {', '.join(shown)} (full text: --format json)\n" if shown else ""
+
+
 def runs_table(store: Store, *, study: str | None = None, status: str | None = None) -> Table:
-    """One row per run: identity, status, provenance, timings and every run-level metric."""
+    """One row per run: identity, status, provenance, timings, every run-level metric and
+    the definition each metric was computed under."""
+    from echodsl.store.definitions import definitions_of
+
     runs = store.runs(study=study, status=status)
+    defined = definitions_of(store, [r.run_id for r in runs])
     values: dict[int, dict[str, float]] = {}
     for m in store.latest_metrics([r.run_id for r in runs]):
         if m.chunk is None:
@@ -81,18 +105,25 @@ def runs_table(store: Store, *, study: str | None = None, status: str | None = N
     table1 = [c.key for c in TABLE1]
     seen = {k for v in values.values() for k in v}
     keys = [k for k in table1 if k in seen] + sorted(seen - set(table1))
+    # CSV gets a definition column per metric that any run recorded one for
+    recorded = {f"{b}/{n}" for per_run in defined.values() for b, n in per_run}
+    defined_keys = [k for k in keys if k in recorded]
     headers = ["run", "profile", "study", "seed", "status", "spec", "setup", "git", "device", "steps",
                "device_h", *keys]
     cells, records, docs = [], [], []
     for r in runs:
         metric = values.get(r.run_id, {})
+        definitions = {f"{b}/{n}": d for (b, n), d in defined.get(r.run_id, {}).items() if f"{b}/{n}" in metric}
         cells.append([str(r.run_id), r.profile, r.study, str(r.identity.seed), r.status, r.identity.spec_hash[:12],
                       r.identity.setup_hash[:12], _git(r), r.provenance.device, _num(r.steps),
                       _num(r.device_hours, 4), *(_metric_text(k, metric.get(k)) for k in keys)])
         record = run_record(r)
-        records.append({**record, **{k: _clean(metric.get(k)) for k in keys}})
+        records.append({**record, **{k: _clean(metric.get(k)) for k in keys},
+                        **{f"{k}_definition": definitions[k].label if k in definitions else None
+                           for k in defined_keys}})
         docs.append({**record, "versions": r.provenance.versions,
-                     "metrics": {k: _clean(metric.get(k)) for k in keys if k in metric}})
+                     "metrics": {k: _clean(metric.get(k)) for k in keys if k in metric},
+                     "definitions": {k: d.to_json() for k, d in sorted(definitions.items())}})
     return Table("runs", headers, cells, records, {"study": study, "status": status, "runs": docs})
 
 

@@ -186,3 +186,19 @@ class SqlArtifact(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     timestamp_ms: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+
+
+class SqlMetricDefinition(Base):
+    """What a run's values of one metric mean: the definition they were computed under
+    (``psnr/v1``), the frame size they were scored at, and the definition's full text as
+    it was when written (so a store read by a later echodsl still says what it holds)."""
+
+    __tablename__ = "metric_definitions"
+    __table_args__ = (CheckConstraint(_in("branch", BRANCHES), name="branch"),)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.run_id"), primary_key=True)
+    branch: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[str] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(String(32))  # "HxW", or NULL where not image-based
+    detail_json: Mapped[str] = mapped_column(Text)
+    timestamp_ms: Mapped[int] = mapped_column(BigInteger, default=now_ms)

@@ -127,3 +127,16 @@ CREATE TABLE run_claims (
 	CONSTRAINT pk_run_claims PRIMARY KEY (spec_hash, setup_hash, build_hash, seed),
 	CONSTRAINT fk_run_claims_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (run_id)
 );
+
+CREATE TABLE metric_definitions (
+	run_id INTEGER NOT NULL,
+	branch VARCHAR(32) NOT NULL,
+	"key" VARCHAR(64) NOT NULL,
+	definition VARCHAR(64) NOT NULL,
+	resolution VARCHAR(32),
+	detail_json TEXT NOT NULL,
+	timestamp_ms BIGINT NOT NULL,
+	CONSTRAINT pk_metric_definitions PRIMARY KEY (run_id, branch, "key"),
+	CONSTRAINT ck_metric_definitions_branch CHECK (branch IN ('replay', 'return_in', 'return_open', 'train', 'write', 'memory')),
+	CONSTRAINT fk_metric_definitions_run_id_runs FOREIGN KEY(run_id) REFERENCES runs (run_id)
+);

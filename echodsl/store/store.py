@@ -46,8 +46,8 @@ from echodsl.store import writes
 from echodsl.store.engine import inspect_sqlite_file, make_engine, reading, resolve_url, sqlite_path
 from echodsl.store.migrate import check_at_head, upgrade
 from echodsl.store.owner import owner_is_dead, process_owner
-from echodsl.store.schema import (STATUSES, SqlArtifact, SqlCaseResult, SqlLatestMetric, SqlMetric, SqlRun,
-                                  SqlRunClaim, SqlSetup, SqlSpec, now_ms)
+from echodsl.store.schema import (STATUSES, SqlArtifact, SqlCaseResult, SqlLatestMetric, SqlMetric,
+                                  SqlMetricDefinition, SqlRun, SqlRunClaim, SqlSetup, SqlSpec, now_ms)
 
 if TYPE_CHECKING:  # the language layer is imported only where a design is recorded
     from echodsl.lang.model import Profile, Study
@@ -212,7 +212,7 @@ class Store:
                 claim.run_id = chosen.run_id
                 return rec.Claim("new", rec.run_from_sql(chosen, stale))
             previous = chosen.owner
-            for table in (SqlMetric, SqlLatestMetric, SqlCaseResult):
+            for table in (SqlMetric, SqlLatestMetric, SqlCaseResult, SqlMetricDefinition):
                 s.execute(delete(table).where(table.run_id == chosen.run_id))
             chosen.status, chosen.heartbeat_ms, chosen.ended_ms, chosen.error = "running", stamp, None, None
             chosen.owner, chosen.host = owner, info.provenance.host

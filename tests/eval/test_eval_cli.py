@@ -29,6 +29,7 @@ def test_eval_json_reuses_saved_cases(trained_dir):
     chunks = {m["chunk"] for m in payload["metrics"] if m["branch"] == "replay"}
     assert chunks == {0, 1, None}
     assert all(c["status"] == "ok" for c in payload["cases"])
+    assert payload["definitions"]["psnr"]["id"] == "psnr/v1"  # what the numbers mean travels with them
 
 
 def test_eval_usage_errors_are_json_under_json(tmp_path):

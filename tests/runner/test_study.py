@@ -43,6 +43,10 @@ def test_study_runs_records_compares_and_skips_on_rerun(spec):
         assert ("replay", "psnr", None) in metrics and ("replay", "psnr", 0) in metrics
         assert ("return_in", "psnr", None) in metrics and ("train", "loss", None) in metrics
         assert store.cases(runs[0].run_id) and store.artifacts(runs[0].run_id)
+        from echodsl.store.definitions import definitions_of
+        defined = definitions_of(store, [runs[0].run_id])[runs[0].run_id]
+        assert defined[("replay", "psnr")].label == "psnr/v1 at 32x32"  # what the values mean travels with them
+    assert "metric definitions: R-P psnr/v1 at 32x32, R-S ssim/v1 at 32x32" in first.stdout
     mtimes = {p: p.stat().st_mtime for p in spec.parent.glob("runs/mini/*/checkpoints/*.safetensors")}
 
     again = study(spec, "--json", *FAST)

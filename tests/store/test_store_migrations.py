@@ -14,7 +14,7 @@ from echodsl.store.migrate import DUMP_COMMAND, SCHEMA_DUMP, dump_schema, head_r
 from echodsl.store.schema import Base
 
 TABLES = {"alembic_version", "specs", "setups", "runs", "metrics", "latest_metrics", "case_results", "artifacts",
-          "run_claims"}
+          "run_claims", "metric_definitions"}
 
 
 def _tables(path: Path) -> set[str]:
