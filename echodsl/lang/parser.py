@@ -15,7 +15,7 @@ corrupt or unwritable cache only means building the tables again.
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
+import importlib.util
 import os
 import sys
 from functools import lru_cache
@@ -45,11 +45,20 @@ _VALUE_START = {"INT", "FLOAT", "STRING", "SIZE", "TRUE", "FALSE"}
 
 
 def grammar_text() -> str:
-    """The grammar source, from the installed package or a source checkout."""
+    """The grammar source, from the installed package or a source checkout. Found through
+    the package's import spec (importing importlib.resources would cost every start-up
+    more than reading the file); a zipped install falls back to importlib.resources."""
+    spec = importlib.util.find_spec("echodsl.grammar")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "mem.lark"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
     try:
-        return importlib.resources.files("echodsl.grammar").joinpath("mem.lark").read_text()
+        from importlib import resources
+
+        return resources.files("echodsl.grammar").joinpath("mem.lark").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).resolve().parents[2] / "grammar" / "mem.lark").read_text()
+        return (Path(__file__).resolve().parents[2] / "grammar" / "mem.lark").read_text(encoding="utf-8")
 
 
 def cache_dir() -> Path:
