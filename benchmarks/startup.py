@@ -28,6 +28,10 @@ GOAL_SPEC_ERROR_S = 1.0  # a spec error is reported in well under a second, with
 
 
 def _echodsl(*args: str):
+    """The console script users type (``echodsl ...``), else ``python -m echodsl``."""
+    script = Path(sys.executable).parent / "echodsl"
+    if script.is_file():
+        return command(str(script), *args)
     return command(sys.executable, "-m", "echodsl", *args)
 
 
