@@ -344,3 +344,20 @@ def test_a_spec_error_is_reported_before_torch_is_imported(tmp_path, command):
     assert "echodsl.lang.parser" in imported  # -X importtime did report
     assert "torch" not in imported, "the spec error was reported after importing torch"
     assert "bad.mem:2" in done.stderr  # the diagnostic validate prints, with its location
+
+
+def test_a_missing_run_lists_the_runs_beside_it(tmp_path):
+    for name in ("qs_i2v-s0", "qs_context-s0"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text("{}", encoding="utf-8")
+    result = CliRunner().invoke(main, ["probe", str(tmp_path / "qs_contxt-s0")])
+    assert result.exit_code == 2
+    assert f"hint: run directories in {tmp_path}: qs_context-s0, qs_i2v-s0" in result.output
+
+
+def test_compare_with_a_mistyped_study_lists_the_stores_studies(tree):
+    result = CliRunner().invoke(main, ["results", "compare", "--store", tree["full_store"], "--study", "tabel1"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "no study `tabel1`" in result.stderr and "did you mean `table1`?" in result.stderr
+    ok = CliRunner().invoke(main, ["results", "compare", "--store", tree["full_store"], "--study", "table1"])
+    assert ok.exit_code == 0 and "ctx" in ok.stdout

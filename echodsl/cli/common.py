@@ -170,7 +170,10 @@ def check_run_path(path) -> None:
     if path.is_file():
         return
     if not path.exists():
+        parent = path.parent if path.parent.is_dir() else None
+        runs = sorted(p.name for p in parent.iterdir() if (p / "run.json").is_file())[:8] if parent else []
         raise UsageError(f"no such run directory or checkpoint: {path}",
-                         hint="pass a directory `echodsl train` or `echodsl study` wrote")
+                         hint=f"run directories in {parent}: {', '.join(runs)}" if runs
+                         else "pass a directory `echodsl train` or `echodsl study` wrote")
     if not (path / "run.json").is_file():
         raise UsageError(f"{path} has no run.json: not an echodsl run directory")
