@@ -24,7 +24,7 @@ from benchmarks.protocol import Row, command, interleaved, python
 
 SPEC = Path(__file__).resolve().parents[1] / "specs" / "quickstart.mem"
 GOAL_RATIO = 10.0
-GOAL_SPEC_ERROR_S = 1.0  # a spec error is reported in well under a second, without torch
+GOAL_SPEC_ERROR_X = 1.5  # a spec error costs about what `validate` costs (no torch import)
 
 
 def _echodsl(*args: str):
@@ -68,10 +68,11 @@ def measure(pairs: int) -> list[Row]:
     ]
     for name, what in (("study_spec_error", "study"), ("train_spec_error", "train")):
         s = times[name]
-        rows.append(Row("startup", f"`echodsl {what}` on a spec with an error (exit 1, torch not imported)",
-                        f"{s.wall_median:.3f} s wall ({statistics.median(paired_ratios(list(t.wall), list(s.wall))):.1f}x "
-                        "faster than `import torch`)", f"≤ {GOAL_SPEC_ERROR_S:.0f} s",
-                        s.wall_median <= GOAL_SPEC_ERROR_S, {name: s.to_json()}))
+        cost = paired_ratios(list(s.wall), list(v.wall))  # what a spec error costs, in validates
+        rows.append(Row("startup", f"`echodsl {what}` on a spec with an error (exit 1, checked before torch)",
+                        f"{s.wall_median:.3f} s wall, {statistics.median(cost):.2f}x `validate` "
+                        f"({min(cost):.2f}–{max(cost):.2f})", f"≤ {GOAL_SPEC_ERROR_X}x `validate`",
+                        statistics.median(cost) <= GOAL_SPEC_ERROR_X, {name: s.to_json(), "x_validate": cost}))
     return rows
 
 
