@@ -361,3 +361,24 @@ def test_compare_with_a_mistyped_study_lists_the_stores_studies(tree):
     assert "no study `tabel1`" in result.stderr and "did you mean `table1`?" in result.stderr
     ok = CliRunner().invoke(main, ["results", "compare", "--store", tree["full_store"], "--study", "table1"])
     assert ok.exit_code == 0 and "ctx" in ok.stdout
+
+
+def test_validate_imports_only_what_validating_needs():
+    # The start-up budget (benchmarks/startup.py): no torch, no formatter, and lark without
+    # the `regex` module, which stays importable for everyone else afterwards.
+    code = f"""
+import sys
+from echodsl.cli import main
+try:
+    main(["validate", {str(QUICKSTART)!r}], prog_name="echodsl")
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+print(sorted(m for m in ("torch", "regex", "echodsl.lang.formatter", "importlib.resources") if m in sys.modules))
+import importlib.util
+if importlib.util.find_spec("regex"):
+    import regex
+print("regex importable")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-2:] == ["[]", "regex importable"]
