@@ -33,13 +33,16 @@ from benchmarks.protocol import Row
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results.json"
-SECTIONS = ("frontend", "store", "cost_vs_k", "train_data", "compile", "gpu")
+SECTIONS = ("frontend", "startup", "store", "cost_vs_k", "train_data", "compile", "gpu")
 
 
 def run_section(name: str, quick: bool) -> list[Row]:
     if name == "frontend":
         from benchmarks import frontend
         return frontend.measure(rounds=5 if quick else 9)
+    if name == "startup":
+        from benchmarks import startup
+        return startup.measure(pairs=5 if quick else 9)
     if name == "store":
         from benchmarks import store_bench
         return store_bench.measure([10, 100, 1000] if quick else [10, 100, 1000, 10000], rounds=3 if quick else 5)

@@ -111,3 +111,69 @@ def _text(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
     return str(exc)
+
+
+def open_store(value: str):
+    """Open an existing store for reading, named by the one naming rule (a path, a relative
+    or absolute ``sqlite:///`` URL, or a server URL). A SQLite file that does not exist is
+    a usage error: commands that only read never create a store."""
+    from echodsl.store import Store
+    from echodsl.store.naming import name_store
+
+    name = name_store(value)
+    if not name.exists:
+        raise UsageError(f"{name.file}: no results store here",
+                         hint="name the store with --store or ECHODSL_STORE, or run `echodsl study` first")
+    return Store.open(name.url, create=False)
+
+
+def require_names(store, *, study: str | None = None, setup: str | None = None) -> None:
+    """A usage error listing what the store holds when ``study`` (or the ``setup`` hash
+    prefix) names nothing in it: a typo must not look like an empty result."""
+    if study is None and setup is None:
+        return
+    runs = store.runs()
+    studies = sorted({r.study for r in runs if r.study})
+    if study is not None and study not in studies:
+        from echodsl.lang.diagnostics import did_you_mean
+
+        raise UsageError(f"no study `{study}` in {store.url}" + (f"; {did_you_mean(study, studies)}" if studies else ""),
+                         hint=None if studies else "the store holds no runs yet; run `echodsl study` first")
+    if setup is not None:
+        hashes = sorted({r.identity.setup_hash for r in runs if study is None or r.study == study})
+        if not any(h.startswith(setup) for h in hashes):
+            raise UsageError(f"no setup `{setup}`" + (f" in study `{study}`" if study else "") + f" in {store.url}",
+                             hint=("setups: " + ", ".join(h[:12] for h in hashes)) if hashes else "no runs")
+
+
+def check_spec_names(spec, *, study: str | None = None, profile: str | None = None):
+    """Parse and check ``spec`` and look up the named study and profile, before a command
+    imports torch: a spec error costs a fraction of a second (exit 1, the diagnostics
+    ``validate`` prints), an unknown name likewise (exit 2, listing what the spec holds).
+    Returns the loaded document."""
+    from echodsl.lang.api import load
+
+    doc = load(spec)
+    if study is not None:
+        doc.study(study)
+    if profile is not None:
+        doc.profile(profile)
+    return doc
+
+
+def check_run_path(path) -> None:
+    """A usage error, before torch is imported, when ``path`` is neither a run directory
+    (one with run.json) nor a checkpoint file."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_file():
+        return
+    if not path.exists():
+        parent = path.parent if path.parent.is_dir() else None
+        runs = sorted(p.name for p in parent.iterdir() if (p / "run.json").is_file())[:8] if parent else []
+        raise UsageError(f"no such run directory or checkpoint: {path}",
+                         hint=f"run directories in {parent}: {', '.join(runs)}" if runs
+                         else "pass a directory `echodsl train` or `echodsl study` wrote")
+    if not (path / "run.json").is_file():
+        raise UsageError(f"{path} has no run.json: not an echodsl run directory")

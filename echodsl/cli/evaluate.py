@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from echodsl.cli.common import emit_json, guarded
+from echodsl.cli.common import check_run_path, emit_json, guarded
 from echodsl.jsonout import envelope
 
 
@@ -28,6 +28,7 @@ def eval_cmd(run, branches, judge_name, cases, write_cases, chunks, steps, lpips
     """Evaluate RUN (a run directory or one of its checkpoints) on the fixed held-out cases:
     replay (per-chunk PSNR/SSIM/LPIPS), in-domain return, open-domain return (judge) and
     write capacity. Each case is saved to RUN/eval/ as it completes; a re-run skips them."""
+    check_run_path(run)  # before torch
     from echodsl.eval.report import EvalConfig, render
     from echodsl.eval.run import evaluate, parse_branches
     from echodsl.runtime.trained import load_trained

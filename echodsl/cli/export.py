@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from echodsl.cli.common import emit_json, guarded
+from echodsl.cli.common import check_run_path, emit_json, guarded
 from echodsl.jsonout import envelope
 from echodsl.errors import UsageError
 
@@ -37,6 +37,7 @@ def mind_cmd(run: str, gt_root: str | None, out: str, model: str | None, mirror_
     {1st,3rd}_data/{mem_test,action_space_test}/<name>/video.mp4 (the frames from mark_time
     on, generated given the ground truth before it, at the ground truth's resolution and
     24 fps) and {1st,3rd}_data/mirror_test/<name>/path-1..N.mp4 (forward then reverse)."""
+    check_run_path(run)  # before torch
     from echodsl.data.mind_export import export_mind
     from echodsl.runtime.trained import load_trained
 

@@ -41,9 +41,10 @@ def _profile(spec: str, name: str):
 @guarded
 def explain(spec: str, name: str, preset: str, config: str | None, as_json: bool) -> None:
     """Module tree, parameters, memory tokens, attention FLOPs and graph breaks of a profile."""
+    profile = _profile(spec, name)  # before torch: a spec error costs no start-up
     from echodsl.compiler.explain import explain as run, render
 
-    report = run(_profile(spec, name), preset, config)
+    report = run(profile, preset, config)
     if as_json:
         emit_json(envelope(report.to_json()))
     else:
@@ -61,9 +62,10 @@ def explain(spec: str, name: str, preset: str, config: str | None, as_json: bool
 @guarded
 def compile_cmd(spec: str, name: str, preset: str, config: str | None, no_compile: bool, as_json: bool) -> None:
     """Build a profile on the preset's DiT, torch.compile it and run one train step."""
+    profile = _profile(spec, name)  # before torch: a spec error costs no start-up
     from echodsl.compiler.check import compile_check
 
-    result = compile_check(_profile(spec, name), preset, config, compile=not no_compile)
+    result = compile_check(profile, preset, config, compile=not no_compile)
     if as_json:
         emit_json(envelope(result))
     else:

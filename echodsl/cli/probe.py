@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from echodsl.cli.common import emit_json, guarded
+from echodsl.cli.common import check_run_path, emit_json, guarded
 from echodsl.jsonout import envelope
 
 ROWS = (
@@ -32,6 +32,7 @@ def probe(run: Path, cases: int, device: str | None, as_json: bool) -> None:
     """Memory-use diagnostics of RUN (a run directory or one of its checkpoints) on fixed
     held-out return segments, teacher-forced: the loss with and without the memory, where
     the targets' attention goes, gate magnitudes, and how much the data needs memory."""
+    check_run_path(run)  # before torch
     from echodsl.runtime.memory_use import measure, return_segments
     from echodsl.runtime.trained import load_trained
 

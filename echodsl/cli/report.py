@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from echodsl.cli.common import emit_json, guarded
+from echodsl.cli.common import emit_json, guarded, open_store, require_names
 from echodsl.jsonout import envelope
 
 
@@ -28,9 +28,9 @@ def report(store_url, study, setup, out_dir, as_json) -> None:
     vs read-out capacity, and provenance, time and cost per run. Images are embedded;
     the page fetches nothing and runs no script."""
     from echodsl.report.page import write_report
-    from echodsl.store import Store
 
-    with Store.open(store_url, create=False) as store:
+    with open_store(store_url) as store:
+        require_names(store, study=study, setup=setup)
         page = write_report(store, study, out_dir, setup=setup)
     if as_json:
         emit_json(envelope(study=study, report=str(page)))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import click
 
-from echodsl.cli.common import emit_json, guarded
-from echodsl.errors import StoreError
+from echodsl.cli.common import emit_json, guarded, open_store, require_names
+from echodsl.errors import StoreError, UsageError
 from echodsl.jsonout import envelope
 
 FORMATS = ("text", "md", "latex", "csv", "json")
@@ -25,8 +25,7 @@ def _store_options(fn):
 
 
 def _open(store_url: str):
-    from echodsl.store import Store
-    return Store.open(store_url, create=False)
+    return open_store(store_url)
 
 
 def _echo(text: str) -> None:
@@ -48,6 +47,7 @@ def list_cmd(study, status, output_format, store_url, as_json) -> None:
     """List runs (a running run without a recent heartbeat shows as interrupted)."""
     from echodsl.store.export import render, runs_table
     with _open(store_url) as store:
+        require_names(store, study=study)
         _echo(render(runs_table(store, study=study, status=status), "json" if as_json else output_format))
 
 
@@ -59,6 +59,7 @@ def show(run_id, store_url, as_json) -> None:
     """Show one run: identity, provenance, design, metrics, cases and artifacts."""
     from echodsl.store.show import render_details, run_details
     with _open(store_url) as store:
+        _require_run(store, run_id)
         details = run_details(store, run_id)
     if as_json:
         emit_json(details)
@@ -90,6 +91,7 @@ def compare(study, setup, by, design, only_changed, baseline, output_format, sto
     from echodsl.store.compare import compare as build
     from echodsl.store.export import comparison_table, render
     with _open(store_url) as store:
+        require_names(store, study=study, setup=setup)
         table = comparison_table(build(store, study=study, setup=setup, by=by, design=design,
                                        only_changed=only_changed, baseline=baseline))
     text = render(table, "json" if as_json else output_format)
@@ -116,6 +118,7 @@ def export(study, status, output_format, output, store_url, as_json) -> None:
     """Export one row per run (identity, provenance, timings, every run-level metric)."""
     from echodsl.store.export import render, runs_table
     with _open(store_url) as store:
+        require_names(store, study=study)
         text = render(runs_table(store, study=study, status=status), "json" if as_json else output_format)
     if output is None:
         _echo(text)
@@ -135,12 +138,20 @@ def plot(kinds, study, setup, out_dir, by, metrics, store_url, as_json) -> None:
     """Write PNGs: scaling (metric vs K), tradeoff (PSNR vs device-hours/step), drift."""
     from echodsl.store.plots import DEFAULT_SCALING, KINDS, plot as draw
     with _open(store_url) as store:
+        require_names(store, study=study, setup=setup)
         paths = draw(store, kinds or KINDS, out_dir, study=study, setup=setup, by=by,
                      metrics=metrics or DEFAULT_SCALING)
     if as_json:
         emit_json(envelope(files=[str(p) for p in paths]))
     else:
         _echo("".join(f"wrote {p}\n" for p in paths))
+
+
+def _require_run(store, run_id: int) -> None:
+    ids = [r.run_id for r in store.runs()]
+    if run_id not in ids:
+        held = f"runs in this store: {ids[0]}..{ids[-1]}" if ids else "the store holds no runs yet"
+        raise UsageError(f"no run {run_id} in {store.url}", hint=held)
 
 
 def _write(path: str, text: str) -> None:

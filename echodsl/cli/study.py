@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from echodsl.cli.common import emit_json, guarded
+from echodsl.cli.common import check_spec_names, emit_json, guarded
 
 
 @click.command(epilog="Exit codes: 0 every pair finished (or was already, or another process trains it), "
@@ -36,6 +36,10 @@ from echodsl.cli.common import emit_json, guarded
 def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval_cases, eval_steps, runs_dir,
           device, as_json):
     """Run a study: train each profile × seed, evaluate all branches, record in the store, compare."""
+    check_spec_names(spec, study=study)  # before torch: a spec error or typo costs no start-up
+    if store is not None:
+        from echodsl.store.naming import name_store
+        name_store(store)  # a directory, or a file in a missing directory: said now
     from echodsl.cli.study_render import render_plan, render_result, write_study_report
     from echodsl.runner.launch import LaunchOptions
     from echodsl.runner.study import StudyRequest, run_study

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from echodsl.cli.common import emit_json, guarded
+from echodsl.cli.common import check_spec_names, emit_json, guarded
 from echodsl.jsonout import envelope
 
 
@@ -29,6 +29,7 @@ from echodsl.jsonout import envelope
 @guarded
 def train(spec, profile, study, steps, seed, out, resume, compile_, sample_every, checkpoint_every, device, as_json):
     """Train one profile of SPEC with the fixed flow-matching recipe (torchrun-aware)."""
+    check_spec_names(spec, study=study, profile=profile)  # before torch: a spec error costs no start-up
     from echodsl.runtime.session import TrainRequest
     from echodsl.runtime.session import train as run_training
 

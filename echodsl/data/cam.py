@@ -4,7 +4,9 @@
     ROOT/jsons/<Scene>.json                     {"CineCameraActor": {"0": {"position": [x, y, z],
                                                                        "rotation": [roll, pitch, yaw]}, ...}}
     ROOT/overlap_labels/<Scene>/<f>.json        unpadded (0.json, 1.json, ...; padded names are
-                                                accepted too): {"frame_index": f, "overlapping_frames": [...]}
+                                                accepted too): {"frame_index": "f", "overlapping_frames":
+                                                ["g", ...]}, indices as digit strings (integers are
+                                                read too; written as strings, as released)
     ROOT/captions.txt                           "<Scene>/<start>_<end>.mp4<TAB>caption" per segment
                                                 (the older "<Scene><TAB>caption" is accepted too)
     ROOT/metadata_full.csv                      Echo-Memory's window index (optional; see index.py)
@@ -35,6 +37,7 @@ import torch
 from PIL import Image
 
 from echodsl.data.camera import euler_from_pose, pose_from_euler
+from echodsl.data.decode import read_text
 from echodsl.data.sequence import Sequence
 from echodsl.errors import DataError
 
@@ -79,6 +82,17 @@ def unreal_from_pose(pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def is_int(value) -> bool:
     """A JSON integer (``true`` and ``5.0`` are not)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def label_index(value) -> int | None:
+    """A frame index of an overlap label: a JSON integer or, as the released dataset writes
+    them, a string of ASCII digits ("0", "2796"); None for anything else (true, 5.0, "-1",
+    " 7", "1e3")."""
+    if is_int(value):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def is_number(value) -> bool:
@@ -145,7 +159,9 @@ def write_sequence(root: str | os.PathLike, name: str, frames: torch.Tensor, pos
         folder = labels_dir(root, name)
         folder.mkdir(parents=True, exist_ok=True)
         for f, others in labels.items():
-            (folder / f"{f}.json").write_text(json.dumps({"frame_index": f, "overlapping_frames": others}))
+            # Strings, as the released dataset writes them: its loader reads integers as no labels.
+            doc = {"frame_index": str(f), "overlapping_frames": [str(o) for o in others]}
+            (folder / f"{f}.json").write_text(json.dumps(doc))
 
 
 def write_captions(root: str | os.PathLike, segments: list[tuple[str, int, int, str]]) -> None:
@@ -283,7 +299,7 @@ def read_caption_lines(root: str | os.PathLike) -> list[CaptionLine]:
     if not path.exists():
         return []
     out = []
-    for no, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+    for no, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
         key, tab, text = line.partition("\t")
@@ -330,24 +346,30 @@ def label_files(root: str | os.PathLike, name: str) -> dict[int, list[Path]]:
 
 def read_label_file(path: Path, frame: int) -> list[int]:
     """Overlapping frames of one label file; DataError naming file and field if it is not
-    ``{"frame_index": <frame>, "overlapping_frames": [<int>, ...]}``."""
+    ``{"frame_index": <frame>, "overlapping_frames": [<index>, ...]}`` where an index is an
+    integer or a digit string (the released dataset writes strings)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"not valid JSON ({exc})", str(path)) from None
     if not isinstance(doc, dict):
         raise DataError("expected {frame_index, overlapping_frames}", str(path))
-    index, others = doc.get("frame_index"), doc.get("overlapping_frames")
-    if not is_int(index):
-        raise DataError(f"frame_index must be an integer, got {describe(index)}", str(path))
+    raw_index, others = doc.get("frame_index"), doc.get("overlapping_frames")
+    index = label_index(raw_index)
+    if index is None:
+        raise DataError(f"frame_index must be an integer or a digit string, got {describe(raw_index)}", str(path))
     if index != frame:
         raise DataError(f"frame_index {index} does not match the file name (frame {frame})", str(path))
     if not isinstance(others, list):
-        raise DataError(f"overlapping_frames must be a list of integers, got {describe(others)}", str(path))
+        raise DataError(f"overlapping_frames must be a list of frame indices, got {describe(others)}", str(path))
+    out = []
     for i, value in enumerate(others):
-        if not is_int(value):
-            raise DataError(f"overlapping_frames[{i}] must be an integer, got {describe(value)}", str(path))
-    return list(others)
+        parsed = label_index(value)
+        if parsed is None:
+            raise DataError(f"overlapping_frames[{i}] must be an integer or a digit string, got {describe(value)}",
+                            str(path))
+        out.append(parsed)
+    return out
 
 
 def read_overlap_labels(root: str | os.PathLike, name: str) -> dict[int, list[int]]:

@@ -352,6 +352,26 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.0f}%"
 
 
+FIRST_FILES = 3  # files named on a grouped problem's line
+
+
+def grouped_problems(problems: list[Problem]) -> list[str]:
+    """One line per problem, except that the same message about several files is one line
+    with the count and the first few files (483 identical label errors must not bury the
+    one different one). Lines keep the order in which each message first appeared."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for p in problems:
+        groups.setdefault((p.severity, p.message), []).append(p.path)
+    lines = []
+    for (severity, message), paths in groups.items():
+        if len(paths) == 1:
+            lines.append(f"{severity}: {paths[0]}: {message}")
+        else:
+            more = ", ..." if len(paths) > FIRST_FILES else ""
+            lines.append(f"{severity}: {message} ({len(paths)} files: {', '.join(paths[:FIRST_FILES])}{more})")
+    return lines
+
+
 def render_text(report: CheckReport) -> str:
     """Human-readable summary: one line per sequence, then problems, then totals."""
     d = report.to_dict()
@@ -364,8 +384,7 @@ def render_text(report: CheckReport) -> str:
         lines.append(f"{s.name}: {s.frames} frames, {s.windows} windows, xyz {pos}{ret}")
         for i, m in enumerate(s.poses or []):
             lines.append(f"  {i:04d} " + " ".join(f"{v:+.5f}" for row in m[:3] for v in row))
-    for p in report.problems:
-        lines.append(f"{p.severity}: {p.path}: {p.message}")
+    lines += grouped_problems(report.problems)
     total = report.retrieval
     lines.append(f"retrieval fov(samples = {rc.samples}, recency = {rc.recency}) top-{rc.k} ({rc.source}) vs "
                  f"overlap labels over {total.frames} frames: precision {_pct(total.precision)}, "

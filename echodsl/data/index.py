@@ -16,12 +16,14 @@ The file is optional in the dataset: without it, :func:`windows` derives the sam
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from echodsl.data import cam
+from echodsl.data.decode import read_text
 from echodsl.errors import DataError
 
 METADATA = "metadata_full.csv"
@@ -94,10 +96,10 @@ def read_index(root: str | os.PathLike) -> list[Window]:
     layout is refused with the expected header)."""
     path = Path(root) / METADATA
     try:
-        fh = open(path, newline="", encoding="utf-8")
+        text = read_text(path)
     except FileNotFoundError:
         raise DataError("window metadata is missing", str(path)) from None
-    with fh:
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         if tuple(reader.fieldnames or ()) != COLUMNS:
             raise DataError(f"expected Echo-Memory's columns {','.join(COLUMNS)}, found "

@@ -15,7 +15,6 @@ from echodsl.errors import NotFound, SpecError
 from echodsl.lang import ast
 from echodsl.lang.checker import check
 from echodsl.lang.diagnostics import Diagnostic, sort_key
-from echodsl.lang.formatter import format_module, format_profile
 from echodsl.lang.imports import ParseCache, read_tree
 from echodsl.lang.model import Profile, Study
 from echodsl.lang.parser import decode
@@ -129,6 +128,8 @@ def load(path: str | Path, *, options: LoadOptions = LoadOptions()) -> Document:
 def dumps(obj: Document | Profile) -> str:
     """Formatted ``.mem`` text: a document's own file (comments kept, imports stay
     imports), or one resolved profile written out with every clause explicit."""
+    from echodsl.lang.formatter import format_module, format_profile  # only writing needs it
+
     if isinstance(obj, Profile):
         return format_profile(obj)
     if obj.module is None:

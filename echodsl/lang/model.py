@@ -19,7 +19,6 @@ from typing import Any
 
 from echodsl.errors import NotFound
 from echodsl.lang.schema import PROFILE_CLAUSE_ORDER
-from echodsl.memory.families import family_of
 
 
 class _Record:
@@ -113,6 +112,8 @@ class Profile(_Record):
     @property
     def family(self) -> str:
         """The study's family of this design: i2v, context, compression, spatial or state."""
+        from echodsl.memory.families import family_of  # here, not at the top: validating needs no family
+
         return family_of(self.storage.variant).name(self)
 
     @classmethod

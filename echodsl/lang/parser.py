@@ -15,14 +15,31 @@ corrupt or unwritable cache only means building the tables again.
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
+import importlib.util
 import os
 import sys
 from functools import lru_cache
 from pathlib import Path
 
-import lark
-from lark import Lark, Token, Transformer, v_args
+
+def _import_lark_without_regex() -> None:
+    """Import lark with the third-party ``regex`` module hidden from it. lark imports
+    ``regex`` whenever it is installed (diffusers brings it) and uses it only for grammars
+    with Unicode categories or ``Lark(regex=True)``; mem.lark needs neither, and that one
+    import is a tenth of ``echodsl validate``'s start-up. Hidden from lark's first import
+    only: ``regex`` stays importable for everyone, and a lark imported earlier is kept."""
+    if "lark" in sys.modules or "regex" in sys.modules:
+        return
+    sys.modules["regex"] = None  # type: ignore[assignment]  # makes `import regex` raise ImportError
+    try:
+        import lark  # noqa: F401
+    finally:
+        del sys.modules["regex"]
+
+
+_import_lark_without_regex()
+import lark  # noqa: E402
+from lark import Lark, Token, Transformer, v_args  # noqa: E402
 
 from echodsl.lang import ast
 from echodsl.lang.diagnostics import Diagnostic, error
@@ -45,11 +62,20 @@ _VALUE_START = {"INT", "FLOAT", "STRING", "SIZE", "TRUE", "FALSE"}
 
 
 def grammar_text() -> str:
-    """The grammar source, from the installed package or a source checkout."""
+    """The grammar source, from the installed package or a source checkout. Found through
+    the package's import spec (importing importlib.resources would cost every start-up
+    more than reading the file); a zipped install falls back to importlib.resources."""
+    spec = importlib.util.find_spec("echodsl.grammar")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "mem.lark"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
     try:
-        return importlib.resources.files("echodsl.grammar").joinpath("mem.lark").read_text()
+        from importlib import resources
+
+        return resources.files("echodsl.grammar").joinpath("mem.lark").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).resolve().parents[2] / "grammar" / "mem.lark").read_text()
+        return (Path(__file__).resolve().parents[2] / "grammar" / "mem.lark").read_text(encoding="utf-8")
 
 
 def cache_dir() -> Path:

@@ -12,6 +12,7 @@ from echodsl.runner.launch import LaunchOptions, run_pairs
 from echodsl.runner.plan import Pair, plan_study
 from echodsl.runner.worker import Outcome, pretrain_shared
 from echodsl.store.engine import is_in_memory
+from echodsl.store.naming import name_store
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ class StudyResult:
 
 
 def store_url(request: StudyRequest) -> str:
-    return request.store or str(request.spec.resolve().parent / "echodsl.db")
+    """The store's URL by the one naming rule (a path, a relative or absolute SQLite URL, a
+    server URL); default ``echodsl.db`` beside the spec. A SQLite file need not exist yet."""
+    return name_store(request.store or request.spec.resolve().parent / "echodsl.db").url
 
 
 def planned_status(pairs: list[Pair], url: str) -> dict[Pair, str]:
@@ -47,7 +50,7 @@ def planned_status(pairs: list[Pair], url: str) -> dict[Pair, str]:
     from echodsl.runtime.checkpoint import list_checkpoints
     from echodsl.store import RunIdentity, Store
 
-    if not Path(url).exists() and "://" not in url:
+    if not name_store(url).exists:  # no store yet: the first pair to run creates it
         return {p: "resume" if list_checkpoints(p.run_dir / "checkpoints") else "new" for p in pairs}
     out = {}
     with Store.open(url, create=False) as store:

@@ -60,9 +60,9 @@ def real_tree(tmp_path) -> tuple[Path, dict[str, tuple[np.ndarray, np.ndarray]]]
         (root / "jsons" / f"{scene}.json").write_text(json.dumps({"CineCameraActor": actor}))
         labels = root / "overlap_labels" / scene
         labels.mkdir(parents=True)
-        for f in range(0, n, 7):  # unpadded names, as distributed
-            others = [o for o in range(max(0, f - 3), min(n, f + 4)) if o != f]
-            (labels / f"{f}.json").write_text(json.dumps({"frame_index": f, "overlapping_frames": others}))
+        for f in range(0, n, 7):  # unpadded names and digit-string indices, as distributed
+            others = [str(o) for o in range(max(0, f - 3), min(n, f + 4)) if o != f]
+            (labels / f"{f}.json").write_text(json.dumps({"frame_index": str(f), "overlapping_frames": others}))
         captions.append(f"{scene}/0_80.mp4\t{scene} first segment, with a comma")
         captions.append(f"{scene}/40_120.mp4\t{scene} second segment")
         written[scene] = (pos, rot)
@@ -156,10 +156,12 @@ def test_hostile_sizes_are_refused_quickly_with_a_clear_error(real_tree):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("overlapping_frames", ["123"], 'overlapping_frames[0] must be an integer, got "123"'),
-    ("overlapping_frames", [5.9], "overlapping_frames[0] must be an integer, got 5.9"),
-    ("overlapping_frames", [True], "overlapping_frames[0] must be an integer, got true"),
-    ("frame_index", "7", 'frame_index must be an integer, got "7"'),
+    ("overlapping_frames", ["12a"], 'overlapping_frames[0] must be an integer or a digit string, got "12a"'),
+    ("overlapping_frames", ["-3"], 'overlapping_frames[0] must be an integer or a digit string, got "-3"'),
+    ("overlapping_frames", [5.9], "overlapping_frames[0] must be an integer or a digit string, got 5.9"),
+    ("overlapping_frames", [True], "overlapping_frames[0] must be an integer or a digit string, got true"),
+    ("frame_index", " 7", 'frame_index must be an integer or a digit string, got " 7"'),
+    ("frame_index", 7.0, "frame_index must be an integer or a digit string, got 7.0"),
 ])
 def test_mistyped_labels_name_file_and_field(real_tree, field, value, message):
     root, _ = real_tree
@@ -207,3 +209,68 @@ def test_retrieval_is_scored_with_the_profiles_own_retriever(real_tree):
     assert "precision: share of the retriever's top-K" in r["meaning"]
     res = run("check", str(root), "--json", "--spec", spec, "--profile", "spatial")
     assert res.exit_code == 2 and "does not retrieve frames by fov" in json.loads(res.output)["error"]["message"]
+
+
+def _labels_as_integers(root: Path) -> None:
+    for path in (root / "overlap_labels").rglob("*.json"):
+        doc = json.loads(path.read_text())
+        path.write_text(json.dumps({"frame_index": int(doc["frame_index"]),
+                                    "overlapping_frames": [int(o) for o in doc["overlapping_frames"]]}))
+
+
+def test_integer_labels_read_the_same_as_the_released_strings(real_tree):
+    from echodsl.data.cam import read_overlap_labels
+
+    root, _ = real_tree
+    as_strings = {scene: read_overlap_labels(root, scene) for scene in SCENES}
+    assert as_strings["Garden_3"][7] == [4, 5, 6, 8, 9, 10]
+    released = json.loads(run("check", str(root), "--json", "--poses", "--label-frames", "4").output)
+    _labels_as_integers(root)
+    assert {scene: read_overlap_labels(root, scene) for scene in SCENES} == as_strings
+    res = run("check", str(root), "--json", "--poses", "--label-frames", "4")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert (report["error_count"], report["warning_count"]) == (0, 0), report["problems"]
+    assert report["sequences"] == released["sequences"]  # same poses, same retrieval scores
+
+
+def test_exported_labels_are_strings_as_released(tmp_path):
+    from echodsl.data.export import export_world
+    from echodsl.data.world import World, WorldConfig
+
+    export_world(World(WorldConfig(scenes=1, frames_per_scene=12, height=8, width=8)), tmp_path, progress=False)
+    files = sorted((tmp_path / "overlap_labels").rglob("*.json"))
+    assert files
+    for path in files:
+        doc = json.loads(path.read_text())
+        assert doc["frame_index"] == path.stem  # the released loader's int(...) reads both
+        assert doc["overlapping_frames"] and all(isinstance(o, str) and o.isdigit() for o in doc["overlapping_frames"])
+
+
+def test_many_identical_label_errors_are_one_grouped_line(real_tree):
+    root, _ = real_tree
+    folder = root / "overlap_labels" / "Garden_3"
+    for f in range(500):
+        (folder / f"{f}.json").write_text(json.dumps({"frame_index": f"#{f % 1}", "overlapping_frames": []}))
+    res = run("check", str(root), "--label-frames", "1")
+    assert res.exit_code == 1
+    grouped = [ln for ln in res.output.splitlines() if "frame_index must be" in ln]
+    assert len(grouped) == 1, grouped
+    assert grouped[0].startswith('error: frame_index must be an integer or a digit string, got "#0" (500 files: ')
+    assert grouped[0].endswith(", ...)") and str(folder / "0.json") in grouped[0]
+    report = json.loads(run("check", str(root), "--json", "--label-frames", "1").output)
+    assert report["error_count"] == 500  # the JSON keeps one problem per file
+
+
+def test_captions_that_are_not_utf8_are_a_data_error_naming_file_and_line(real_tree):
+    root, _ = real_tree
+    captions = root / "captions.txt"
+    captions.write_bytes(b"Apartment_0/0_80.mp4\tfirst\nGarden_3/0_80.mp4\tune pi\xe8ce\n")
+    for command in (["check", str(root), "--label-frames", "1"], ["index", str(root)]):
+        res = run(*command)
+        assert res.exit_code == 1, res.output
+        assert "internal error" not in res.output
+        assert f"{captions}: line 2: not UTF-8 text (byte 0xe8 at column 25)" in res.output
+    (root / "metadata_full.csv").write_bytes(b"video,prompt,video_name,start_frame,end_frame\n\xff\n")
+    res = run("check", str(root), "--label-frames", "1")
+    assert res.exit_code == 1 and f"{root / 'metadata_full.csv'}: line 2: not UTF-8 text" in res.output

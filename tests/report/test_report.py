@@ -137,7 +137,7 @@ def test_report_command_rebuilds_from_store_and_run_dirs(study, tmp_path):
     assert stamp.sub("", again) == stamp.sub("", first)
 
     missing = echodsl("report", "--store", str(db), "--study", "nope", "--out", str(tmp_path / "x"))
-    assert missing.returncode == 2 and "no finished runs" in missing.stderr and "mini" in missing.stderr
+    assert missing.returncode == 2 and "no study `nope`" in missing.stderr and "mini" in missing.stderr
     no_store = echodsl("report", "--store", str(tmp_path / "none.db"), "--study", "mini", "--out", str(tmp_path / "y"))
     assert no_store.returncode == 2 and "no results store" in no_store.stderr
 
