@@ -6,7 +6,6 @@ finishes with nothing lost or doubled. Errors that will not pass still fail at o
 The whole-study tests train the miniature study several times over, so they are slow.
 """
 
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -155,3 +154,114 @@ def test_sqlite_locked_past_its_busy_timeout_is_waited_out(tmp_path):
         assert [m.value for m in store.metrics(run_id)] == [1.0]
     assert "locked" in said[0] and "retrying for up to 90 s" in said[0]
 
+
+
+# --- whole studies ----------------------------------------------------------------------------
+
+STEPS = 105  # the worker checkpoints every 100 steps: one mid-training, one at the end
+OUTAGE_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted study: the rows a study through an outage must end up with."""
+    spec = write_spec(tmp_path_factory.mktemp("reference"), steps=STEPS)
+    out = run_study(spec)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return numbers(spec.parent / "echodsl.db"), _artifacts(spec, spec.parent / "echodsl.db")
+
+
+def _pairs(spec):
+    return plan_study(load(spec), spec, "mini")
+
+
+def _artifacts(spec, url) -> dict[str, list[tuple[str, str]]]:
+    """Each run's artifact rows as (kind, path under the study folder); the recorded hash is
+    the file's where the file is still there (old checkpoints are pruned)."""
+    from echodsl.runtime.checkpoint import sha256_of
+    from pathlib import Path
+
+    out = {}
+    with Store.open(url, create=False) as store:
+        for run in store.runs():
+            rows = store.artifacts(run.run_id)
+            for a in rows:
+                if Path(a.path).exists():
+                    assert sha256_of(Path(a.path)) == a.sha256, a
+            out[run.profile] = sorted((a.kind, str(Path(a.path).relative_to(spec.parent))) for a in rows)
+    return out
+
+
+def _first_checkpoint(pair):
+    return lambda: any((pair.run_dir / "checkpoints").glob("step_*.safetensors"))
+
+
+def _assert_like_reference(spec, url, reference, *, extra_checkpoints: bool = False):
+    with Store.open(url, create=False) as store:
+        rows = store.runs()
+    assert sorted(r.profile for r in rows) == ["ctx", "i2v"], rows  # exactly one run row per pair
+    assert {r.status for r in rows} == {"finished"}
+    assert numbers(url) == reference[0]  # every metric value once, none lost, none doubled
+    got = _artifacts(spec, url)
+    for profile, want in reference[1].items():
+        assert len(set(got[profile])) == len(got[profile])
+        if extra_checkpoints:  # a pair stopped mid-training keeps the checkpoint it stopped at
+            assert set(want) <= set(got[profile]) and all(k == "checkpoint" for k, _ in set(got[profile]) - set(want))
+        else:
+            assert got[profile] == want
+
+
+@pytest.mark.slow
+def test_a_server_restart_mid_study_changes_nothing(tmp_path, reference, own_postgres_server):
+    server = own_postgres_server
+    url = server.url()
+    spec = write_spec(tmp_path, steps=STEPS)
+    proc = start_study(spec, "--store", url, log=tmp_path / "study.log")
+    wait_for(_first_checkpoint(_pairs(spec)[0]), 600, "the first checkpoint", proc)
+    server.pause()
+    time.sleep(OUTAGE_S)
+    server.resume()
+    log = tmp_path / "study.log"
+    assert proc.wait(timeout=900) == 0, log.read_text()[-3000:]
+    text = log.read_text()
+    assert "store unreachable, retrying for up to 300 s" in text and "[failed]" not in text
+    _assert_like_reference(spec, url, reference)
+
+
+@pytest.mark.slow
+def test_an_outage_past_the_window_fails_in_one_line_and_a_rerun_loses_nothing(tmp_path, reference,
+                                                                              own_postgres_server):
+    server = own_postgres_server
+    url = server.url().replace("postgres@", "postgres:s3cret@")
+    spec = write_spec(tmp_path, steps=STEPS)
+    proc = start_study(spec, "--store", url, "--store-retry", "5", log=tmp_path / "study.log")
+    wait_for(_first_checkpoint(_pairs(spec)[0]), 600, "the first checkpoint", proc)
+    server.pause()
+    assert proc.wait(timeout=600) == 1
+    text = (tmp_path / "study.log").read_text()
+    [failed] = [line for line in text.splitlines() if line.startswith("[failed]")]
+    assert "StoreUnreachable" in failed and "postgres:***@127.0.0.1" in failed and "5 s" in failed, failed
+    assert "s3cret" not in text and "Traceback" not in text
+    assert "[interrupted] ctx (seed 0): not started: the store is unreachable" in text
+    server.resume()
+    again = run_study(spec, "--store", url)
+    assert again.returncode == 0, again.stderr[-3000:]
+    _assert_like_reference(spec, url, reference, extra_checkpoints=True)
+
+
+@pytest.mark.slow
+def test_a_study_rides_out_a_sqlite_store_locked_past_its_busy_timeout(tmp_path, reference):
+    spec = write_spec(tmp_path, steps=STEPS)
+    path = spec.parent / "echodsl.db"
+    proc = start_study(spec, log=tmp_path / "study.log")
+    wait_for(_first_checkpoint(_pairs(spec)[0]), 600, "the first checkpoint", proc)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=60); "
+        "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(float(sys.argv[2])); "
+        "c.execute('COMMIT')"), str(path), "35"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    assert holder.wait(timeout=120) == 0
+    log = tmp_path / "study.log"
+    assert proc.wait(timeout=900) == 0, log.read_text()[-3000:]
+    assert "locked by another writer" in log.read_text()
+    _assert_like_reference(spec, path, reference)
