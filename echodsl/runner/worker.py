@@ -88,7 +88,14 @@ def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), devi
     ``store_unreachable`` set; its undelivered checkpoint records wait in the run
     directory for the next run of the pair."""
     with StopRequest() as stop:
-        return _run_pair(pair, store_url, sizes, device, progress, stop, RetryPolicy(store_retry_s))
+        return _run_pair(pair, store_url, sizes, device, progress, stop, RetryPolicy(store_retry_s, say=_say))
+
+
+def _say(message: str) -> None:
+    """A line on stderr that does not tear a progress bar drawn there."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, progress: bool,
