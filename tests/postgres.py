@@ -43,6 +43,7 @@ class PostgresServer:
         self.root = Path(tempfile.mkdtemp(prefix="echodsl-pg-"))
         self.port = _free_port()
         self.user = None
+        self.running = False
         if os.geteuid() == 0:
             try:
                 self.user = pwd.getpwnam("postgres")
@@ -50,9 +51,19 @@ class PostgresServer:
                 pytest.skip("PostgreSQL refuses to run as root and there is no `postgres` user")
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
         self._run("initdb", "-D", str(self.root / "data"), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        self.resume()
+
+    def pause(self) -> None:
+        """Shut the server down (fast: open connections are cut), keeping its data: a blink."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+        self.running = False
+
+    def resume(self) -> None:
+        """Start the server (again), on the same port."""
         self._run("pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w", "-t", "60", "-o",
                   f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
                   "-c max_connections=200", "start")
+        self.running = True
 
     def _run(self, tool: str, *args: str) -> None:
         cmd = [str(self.bindir / tool), *args]
@@ -77,7 +88,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "stop")
+            if self.running:
+                self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -85,6 +97,20 @@ class PostgresServer:
 @pytest.fixture(scope="session")
 def postgres_server():
     """The session's PostgreSQL server (skips where the binaries or psycopg are missing)."""
+    bindir = _binaries()
+    if bindir is None:
+        pytest.skip("PostgreSQL binaries not found (apt-get install postgresql)")
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'echodsl[postgres]')")
+    server = PostgresServer(bindir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_postgres_server():
+    """A PostgreSQL server of this test alone, which it may stop and start (see pause/resume)."""
     bindir = _binaries()
     if bindir is None:
         pytest.skip("PostgreSQL binaries not found (apt-get install postgresql)")

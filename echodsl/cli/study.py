@@ -31,10 +31,13 @@ from echodsl.cli.common import check_spec_names, emit_json, guarded
 @click.option("--eval-steps", type=click.IntRange(min=1), help="Sampler steps per chunk [preset default].")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), help="[runs/<study> beside SPEC]")
 @click.option("--device", help="cpu, cuda or cuda:N (default: cuda if available).")
+@click.option("--store-retry", type=click.FloatRange(min=0), default=300, show_default=True, metavar="SECONDS",
+              envvar="ECHODSL_STORE_RETRY", help="How long a pair rides out an unreachable or locked store "
+              "(training goes on, writes wait) before it checkpoints and stops [env ECHODSL_STORE_RETRY].")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or outcomes as JSON.")
 @guarded
 def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval_cases, eval_steps, runs_dir,
-          device, as_json):
+          device, store_retry, as_json):
     """Run a study: train each profile × seed, evaluate all branches, record in the store, compare."""
     check_spec_names(spec, study=study)  # before torch: a spec error or typo costs no start-up
     if store is not None:
@@ -45,7 +48,8 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
     from echodsl.runner.study import StudyRequest, run_study
     from echodsl.eval.plan import EvalSizes
 
-    launch = LaunchOptions(jobs, gpus_per_run, launcher, sizes=EvalSizes(eval_cases, None, eval_steps), device=device)
+    launch = LaunchOptions(jobs, gpus_per_run, launcher, sizes=EvalSizes(eval_cases, None, eval_steps), device=device,
+                           store_retry_s=store_retry)
     request = StudyRequest(spec, study, store, runs_dir, steps, dry_run, launch)
     echo = (lambda o: None) if as_json else (lambda o: click.echo(f"[{o.status}] {o.pair.label}"
                                                                    + (f": {o.error}" if o.error else ""), err=True))

@@ -29,7 +29,7 @@ def render_result(result: StudyResult, as_json: bool = False):
 
     study = result.pairs[0].study if result.pairs else None
     table = None
-    if any(o.status != "failed" for o in result.outcomes):
+    if any(o.status != "failed" for o in result.outcomes) and not _store_gone(result):
         with Store.open(result.store, create=False) as store:
             # Paired differences to the anchor-only design, when the study has one: with few
             # seeds the interval over seed means separates nothing; probe-level pairing can.
@@ -54,6 +54,11 @@ def render_result(result: StudyResult, as_json: bool = False):
     return text + definitions_legend(table)
 
 
+def _store_gone(result: StudyResult) -> bool:
+    """A pair gave up on the store (unreachable past the retry window): do not ask it again."""
+    return any(o.store_unreachable for o in result.outcomes)
+
+
 def report_dir(result: StudyResult) -> Path:
     """``<store dir>/report/<study>`` for a SQLite store, else beside the spec."""
     url = resolve_url(result.store)
@@ -64,7 +69,7 @@ def report_dir(result: StudyResult) -> Path:
 def write_study_report(result: StudyResult) -> Path | None:
     """The study's HTML report, written after its runs; a failure here only warns (the
     results are in the store already, and ``echodsl report`` can write it again)."""
-    if not result.pairs or not any(o.status != "failed" for o in result.outcomes):
+    if not result.pairs or not any(o.status != "failed" for o in result.outcomes) or _store_gone(result):
         return None
     try:
         from echodsl.report.page import write_report

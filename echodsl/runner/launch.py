@@ -18,10 +18,12 @@ from echodsl.runner.plan import Pair
 from echodsl.runner.signals import RunInterrupted, install_stop_handler, restore_handlers
 from echodsl.eval.plan import EvalSizes
 from echodsl.runner.worker import Outcome, run_pair
+from echodsl.store.resilience import DEFAULT_RETRY_S
 
 STORE_ENV, PARENT_ENV = "ECHODSL_WORKER_STORE", "ECHODSL_WORKER_PARENT"  # read by echodsl.runner.__main__
 
 LAUNCHERS = ("local", "slurm")
+STORE_UNREACHABLE_EXIT = 5  # a worker's exit code when the store stayed down past the retry window
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class LaunchOptions:
     slurm_executor: str | None = None  # "local" runs submitit's LocalExecutor (tests, laptops)
     sizes: EvalSizes = EvalSizes()
     device: str | None = None
+    store_retry_s: float = DEFAULT_RETRY_S  # how long a store outage is ridden out
 
 
 def run_pairs(pairs: list[Pair], store_url: str, options: LaunchOptions,
@@ -45,7 +48,11 @@ def run_pairs(pairs: list[Pair], store_url: str, options: LaunchOptions,
     if options.jobs == 1 and options.gpus_per_run == 1:
         outcomes = []
         for pair in pairs:
-            outcome = run_pair(pair, store_url, sizes=options.sizes, device=options.device, progress=True)
+            if outcomes and outcomes[-1].store_unreachable:  # waiting out the window again helps no one
+                outcome = Outcome(pair, "interrupted", error="not started: the store is unreachable")
+            else:
+                outcome = run_pair(pair, store_url, sizes=options.sizes, device=options.device, progress=True,
+                                   store_retry_s=options.store_retry_s)
             report(outcome)
             outcomes.append(outcome)
         return outcomes
@@ -68,6 +75,7 @@ class _Workers:
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        self.store_unreachable = False  # a worker gave up on the store: start no more
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._previous: dict[int, object] = {}
@@ -81,7 +89,7 @@ class _Workers:
 
     def start(self, command: list[str], **kwargs) -> subprocess.Popen | None:
         with self._lock:
-            if self.signum is not None:
+            if self.signum is not None or self.store_unreachable:
                 return None
             proc = subprocess.Popen(command, **kwargs)
             self._procs.add(proc)
@@ -122,7 +130,8 @@ def worker_command(pair: Pair, store_url: str, options: LaunchOptions) -> list[s
     path.write_text(pair.to_json(), encoding="utf-8")
     args = ["-m", "echodsl.runner", str(path)]
     s = options.sizes
-    args += [f"--cases={s.cases or 0}", f"--chunks={s.chunks or 0}", f"--steps={s.steps or 0}"]
+    args += [f"--cases={s.cases or 0}", f"--chunks={s.chunks or 0}", f"--steps={s.steps or 0}",
+             f"--store-retry={options.store_retry_s:g}"]
     if options.device:
         args.append(f"--device={options.device}")
     if options.gpus_per_run > 1:
@@ -139,15 +148,19 @@ def _subprocess(pair: Pair, store_url: str, options: LaunchOptions, workers: _Wo
         proc = workers.start(worker_command(pair, store_url, options), stdout=out, stderr=subprocess.STDOUT,
                              env=worker_env(store_url, options), start_new_session=True)
         if proc is None:
-            return Outcome(pair, "interrupted", error="not started: the study was interrupted")
+            why = "the store is unreachable" if workers.store_unreachable else "the study was interrupted"
+            return Outcome(pair, "interrupted", error=f"not started: {why}")
         code = workers.wait(proc)
+    if code == STORE_UNREACHABLE_EXIT:
+        workers.store_unreachable = True
     tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
     status = {0: "finished", 3: "skipped", 4: "busy"}.get(code, "interrupted" if code > 128 else "failed")
     return Outcome(pair, status, error=None if status in ("finished", "skipped") else f"exit {code}: "
-                   f"{tail[0] if tail else ''} (log: {log})")
+                   f"{tail[0] if tail else ''} (log: {log})", store_unreachable=code == STORE_UNREACHABLE_EXIT)
 
 
-def _slurm_entry(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None) -> Outcome:
+def _slurm_entry(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None,
+                 store_retry_s: float = DEFAULT_RETRY_S) -> Outcome:
     """Inside a SLURM job: several tasks per pair join one torch process group."""
     import os
 
@@ -155,7 +168,7 @@ def _slurm_entry(pair: Pair, store_url: str, sizes: EvalSizes, device: str | Non
 
     if int(os.environ.get("SLURM_NTASKS", "1")) > 1:
         submitit.helpers.TorchDistributedEnvironment().export()
-    return run_pair(pair, store_url, sizes=sizes, device=device, progress=False)
+    return run_pair(pair, store_url, sizes=sizes, device=device, progress=False, store_retry_s=store_retry_s)
 
 
 def _slurm(pairs: list[Pair], store_url: str, options: LaunchOptions, report) -> list[Outcome]:
@@ -170,7 +183,8 @@ def _slurm(pairs: list[Pair], store_url: str, options: LaunchOptions, report) ->
         executor = submitit.AutoExecutor(folder=str(folder))
         executor.update_parameters(gpus_per_node=options.gpus_per_run, tasks_per_node=options.gpus_per_run,
                                    nodes=1, timeout_min=24 * 60)
-    jobs = [executor.submit(_slurm_entry, pair, store_url, options.sizes, options.device) for pair in pairs]
+    jobs = [executor.submit(_slurm_entry, pair, store_url, options.sizes, options.device, options.store_retry_s)
+            for pair in pairs]
     outcomes = []
     for job in jobs:
         try:

@@ -13,6 +13,7 @@ from echodsl.runner.plan import Pair, plan_study
 from echodsl.runner.worker import Outcome, pretrain_shared
 from echodsl.store.engine import is_in_memory
 from echodsl.store.naming import name_store
+from echodsl.store.resilience import DEFAULT_RETRY_S, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,21 @@ def store_url(request: StudyRequest) -> str:
     return name_store(request.store or request.spec.resolve().parent / "echodsl.db").url
 
 
-def planned_status(pairs: list[Pair], url: str) -> dict[Pair, str]:
+def planned_status(pairs: list[Pair], url: str, retry_s: float = DEFAULT_RETRY_S) -> dict[Pair, str]:
     """What running each pair would do now: skip (finished), resume, or start."""
+    from echodsl.runtime.checkpoint import list_checkpoints
+
+    if not name_store(url).exists:  # no store yet: the first pair to run creates it
+        return {p: "resume" if list_checkpoints(p.run_dir / "checkpoints") else "new" for p in pairs}
+    # A study that starts while its store is down waits for it (saying so once).
+    return RetryPolicy(retry_s).call(lambda: _planned_status(pairs, url))
+
+
+def _planned_status(pairs: list[Pair], url: str) -> dict[Pair, str]:
     from echodsl.compiler import build_hash
     from echodsl.runtime.checkpoint import list_checkpoints
     from echodsl.store import RunIdentity, Store
 
-    if not name_store(url).exists:  # no store yet: the first pair to run creates it
-        return {p: "resume" if list_checkpoints(p.run_dir / "checkpoints") else "new" for p in pairs}
     out = {}
     with Store.open(url, create=False) as store:
         for p in pairs:
@@ -72,7 +80,7 @@ def run_study(request: StudyRequest, report: Callable[[Outcome], None] = lambda 
                          "(and workers could not share it)", hint="pass --store with a file path or a server URL")
     doc = load(request.spec)
     pairs = plan_study(doc, request.spec, request.study, request.runs_dir, request.steps)
-    status = planned_status(pairs, url)
+    status = planned_status(pairs, url, request.launch.store_retry_s)
     if request.dry_run:
         return StudyResult(url, pairs, status)
     if request.launch.launcher == "local":  # SLURM jobs pretrain on their nodes (locked, once)

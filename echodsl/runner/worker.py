@@ -35,10 +35,13 @@ from echodsl.runtime.pretrain import ensure_pretrained
 from echodsl.runtime.trained import load_trained
 from echodsl.runtime.trainer import TrainOptions, Trainer, TrainResult
 from echodsl.store import MetricValue, RunIdentity, RunInfo, Store, collect_provenance
-from echodsl.store.definitions import StoredDefinition, record_definitions
+from echodsl.store.definitions import StoredDefinition
+from echodsl.store.outbox import Outbox, deliver_kept
 from echodsl.store.owner import process_owner
+from echodsl.store.resilience import DEFAULT_RETRY_S, RetryPolicy, StoreUnavailable, StoreUnreachable
 
 HEARTBEAT_S = 20.0
+STOP_DRAIN_S = 10.0  # on a stop, how long queued writes may still take to arrive
 MEMORY_USE_CASES = 16  # return segments of the final memory-use diagnostics
 
 
@@ -49,6 +52,7 @@ class Outcome:
     run_id: int | None = None
     error: str | None = None
     seconds: float = 0.0
+    store_unreachable: bool = False  # failed because the store stayed down past the retry window
 
 
 def _recorded_setup(run: assemble.RunConfig) -> Study:
@@ -75,29 +79,43 @@ def pretrain_shared(pairs: list[Pair], *, progress: bool = True) -> None:
 
 
 def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), device: str | None = None,
-             progress: bool = True) -> Outcome:
+             progress: bool = True, store_retry_s: float = DEFAULT_RETRY_S) -> Outcome:
     """Train, evaluate and record one pair. SIGTERM/SIGINT checkpoint, mark the run
     ``interrupted`` and raise :class:`~echodsl.runner.signals.RunInterrupted`; every other
-    failure (the store's included) becomes a "failed" outcome, never an exception."""
+    failure (the store's included) becomes a "failed" outcome, never an exception.
+
+    The store may blink: every write is retried for up to ``store_retry_s`` seconds of
+    outage while training and evaluation go on (see :mod:`echodsl.store.outbox`). Past
+    that, the pair stops as a signal stops it (checkpoint first) and fails with
+    ``store_unreachable`` set; its undelivered checkpoint records wait in the run
+    directory for the next run of the pair."""
     with StopRequest() as stop:
-        return _run_pair(pair, store_url, sizes, device, progress, stop)
+        return _run_pair(pair, store_url, sizes, device, progress, stop, RetryPolicy(store_retry_s, say=_say))
+
+
+def _say(message: str) -> None:
+    """A line on stderr that does not tear a progress bar drawn there."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, progress: bool,
-              stop: StopRequest) -> Outcome:
+              stop: StopRequest, policy: RetryPolicy) -> Outcome:
     t0 = time.perf_counter()
-    store, run_id, beat, owner = None, None, None, process_owner()
+    store, run_id, beat, owner, outbox = None, None, None, process_owner(), None
     try:
         env = init_distributed(device)
         run = pair.run  # as planned: the spec file is not read again
         identity = RunIdentity(pair.spec_hash, pair.setup_hash, build_hash(), pair.seed)
         checkpoints = pair.run_dir / "checkpoints"
         if env.main:
-            store = Store.open(store_url)
-            store.record_setup(_recorded_setup(run))
-            store.record_spec(run.profile, pair.source)
-            claim = store.claim_run(RunInfo(identity, pair.profile, pair.study, collect_provenance(str(env.device)),
-                                            compile_mode="eager"), owner=owner)
+            store = policy.call(lambda: Store.open(store_url))
+            policy.call(lambda: store.record_setup(_recorded_setup(run)))
+            policy.call(lambda: store.record_spec(run.profile, pair.source))
+            info = RunInfo(identity, pair.profile, pair.study, collect_provenance(str(env.device)),
+                           compile_mode="eager")
+            claim = policy.call(lambda: store.claim_run(info, owner=owner))
             if claim.action == "done":
                 early = Outcome(pair, "skipped", claim.run.run_id, seconds=time.perf_counter() - t0)
             elif claim.action == "busy":
@@ -106,10 +124,13 @@ def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, 
             else:
                 early = None
                 run_id = claim.run.run_id
-                recorded = {a.path: a.sha256 for a in store.artifacts(run_id) if a.kind == "checkpoint"}
+                deliver_kept(store, pair.run_dir, policy)  # records an outage kept from the last try
+                recorded = {a.path: a.sha256 for a in policy.call(lambda: store.artifacts(run_id))
+                            if a.kind == "checkpoint"}
                 for note in set_aside_corrupt(checkpoints, recorded):
                     print(f"echodsl: {note}; resuming from the newest intact checkpoint", file=sys.stderr)
-                beat = _Heartbeat(store, run_id, owner)
+                outbox = Outbox(store, run_id, policy)
+                beat = _Heartbeat(outbox, owner)
         else:
             early = None
         if env.world > 1:  # every rank follows rank 0's claim (and sees the checkpoints it kept)
@@ -126,47 +147,68 @@ def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, 
         init = ensure_pretrained(run, shared_cache(pair), progress=progress)
         trainer = Trainer(run, TrainOptions(out=pair.run_dir, resume=resume, progress=progress, init_from=init), env)
         beat and beat.watch(trainer)
+        # The outbox failing (store gone past the window) stops training like a signal: checkpoint, stop.
         with stop.training():
-            result = trainer.fit(on_checkpoint=lambda p: store and store.log_artifact(run_id, p, kind="checkpoint"),
-                                 should_stop=lambda: stop.requested)
+            result = trainer.fit(on_checkpoint=lambda p: outbox and outbox.log_artifact(p, kind="checkpoint"),
+                                 should_stop=lambda: stop.requested or (outbox is not None and outbox.failure is not None))
         stop.raise_if_requested()
-        if store is None:
+        if outbox is None:
             return Outcome(pair, "finished", seconds=time.perf_counter() - t0)
-        store.log_metrics(run_id, _train_metrics(result))
+        outbox.raise_if_failed()
+        outbox.log_metrics(_train_metrics(result))
         plan = EvalPlan.from_study(run, run.backbone["preset"], sizes)
         report = evaluate(load_trained(pair.run_dir, device=str(env.device)), plan.config,
                           branches=plan.branches, progress=progress, out_dir=pair.run_dir / "eval")
-        store.log_metrics(run_id, [MetricValue(r.branch, r.name, r.value, chunk=r.chunk)
-                                   for r in report.metric_rows() if r.value is not None])
-        record_definitions(store, run_id, metric_definitions(report.metric_rows(), assemble.backbone_of(run).frame_hw))
-        store.log_metrics(run_id, _memory_metrics(trainer))
+        outbox.log_metrics([MetricValue(r.branch, r.name, r.value, chunk=r.chunk)
+                            for r in report.metric_rows() if r.value is not None])
+        outbox.record_definitions(metric_definitions(report.metric_rows(), assemble.backbone_of(run).frame_hw))
+        outbox.log_metrics(_memory_metrics(trainer))
         for c in report.case_rows():
-            store.log_case(run_id, c.branch, c.case_id, c.scores, judge=c.judge or "", judge_version=c.judge_version or "",
-                           raw_response=c.raw_response, status=c.status, error=c.error)
+            outbox.log_case(c.branch, c.case_id, c.scores, judge=c.judge or "", judge_version=c.judge_version or "",
+                            raw_response=c.raw_response, status=c.status, error=c.error)
         for path in saved_frame_files(pair.run_dir / "eval"):  # the rollout frames a report shows
-            store.log_artifact(run_id, path, kind="image" if path.suffix == ".png" else "file")
+            outbox.log_artifact(path, kind="image" if path.suffix == ".png" else "file")
         step_s = 1.0 / result.steps_per_s if result.steps_per_s else None
         hours = (time.perf_counter() - t0) / 3600 * max(env.world, 1)
         stop.raise_if_requested()
-        store.finish_run(run_id, "finished", steps=result.steps, step_time_s=step_s, device_hours=hours, owner=owner)
+        beat.stop()  # no beat may follow the final status
+        outbox.finish_run("finished", steps=result.steps, step_time_s=step_s, device_hours=hours, owner=owner)
+        outbox.drain()
         return Outcome(pair, "finished", run_id, seconds=time.perf_counter() - t0)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
             exc = RunInterrupted(signal.SIGINT)
         if beat is not None:
             beat.stop()
-        if store is not None and run_id is not None:
+        unreachable = isinstance(exc, (StoreUnreachable, StoreUnavailable))
+        if outbox is not None:
+            if not unreachable and outbox.failure is None:
+                try:  # e.g. the record of the checkpoint a signal just wrote
+                    outbox.drain(timeout=STOP_DRAIN_S)
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    pass
+            outbox.close()
+            kept = outbox.keep(pair.run_dir)
+            if kept:
+                print(f"echodsl: {kept} artifact record(s) kept in {pair.run_dir} for the next run of this pair",
+                      file=sys.stderr)
+        if store is not None and run_id is not None and not unreachable:
             status = "interrupted" if isinstance(exc, RunInterrupted) else "failed"
             try:
                 store.finish_run(run_id, status, error=f"{type(exc).__name__}: {exc}", owner=owner)
             except Exception:  # noqa: BLE001 - e.g. taken over meanwhile; the original error matters more
                 pass
         if isinstance(exc, Exception):
-            return Outcome(pair, "failed", run_id, f"{type(exc).__name__}: {exc}", time.perf_counter() - t0)
+            error = f"{type(exc).__name__}: {exc}"
+            if unreachable and run_id is not None:
+                error += "; the run is checkpointed: re-run to resume it"
+            return Outcome(pair, "failed", run_id, error, time.perf_counter() - t0, store_unreachable=unreachable)
         raise exc from None
     finally:
         if beat is not None:
             beat.stop()
+        if outbox is not None:
+            outbox.close()
         if store is not None:
             store.close()
 
@@ -193,10 +235,11 @@ def _train_metrics(result: TrainResult) -> list[MetricValue]:
 
 
 class _Heartbeat:
-    """Beats from a background thread so long steps (or a torch.compile) never read as dead."""
+    """Beats from a background thread so long steps (or a torch.compile) never read as dead.
+    Each beat joins the outbox's queue (a beat still waiting there absorbs the next)."""
 
-    def __init__(self, store: Store, run_id: int, owner: str):
-        self.store, self.run_id, self.owner, self.trainer = store, run_id, owner, None
+    def __init__(self, outbox: Outbox, owner: str):
+        self.outbox, self.owner, self.trainer = outbox, owner, None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
@@ -206,10 +249,7 @@ class _Heartbeat:
 
     def _loop(self) -> None:
         while not self._stop.wait(HEARTBEAT_S):
-            try:
-                self.store.heartbeat(self.run_id, steps=self.trainer.step if self.trainer else None, owner=self.owner)
-            except Exception:  # noqa: BLE001 - a missed beat must not kill training
-                pass
+            self.outbox.heartbeat(steps=self.trainer.step if self.trainer else None, owner=self.owner)
 
     def stop(self) -> None:
         self._stop.set()

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from echodsl.errors import StoreError
+from echodsl.store.resilience import StoreUnavailable
 
 logger = logging.getLogger("echodsl.store")
 BUSY_TIMEOUT_S = 30.0
@@ -109,7 +110,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     (a ``read_only`` SQLite file is opened with ``mode=ro`` and none of them)."""
     try:
         parsed = make_url(url)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises ArgumentError or ValueError
+    except Exception:  # noqa: BLE001 - SQLAlchemy raises ArgumentError or ValueError
         raise StoreError(f"not a database URL or path: {redact_url(url)!r}") from None
     if parsed.get_backend_name() != "sqlite":
         try:
@@ -184,7 +185,8 @@ def _polling(raw, attempt) -> None:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
                 if time.monotonic() > deadline:
-                    raise StoreError(f"the store stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s") from None
+                    raise StoreUnavailable(f"the store stayed locked by another writer for {BUSY_TIMEOUT_S:.0f} s") \
+                        from None
             time.sleep(random.uniform(0, pause))
             pause = min(2 * pause, 0.005)
     finally:

@@ -46,6 +46,7 @@ from echodsl.store import writes
 from echodsl.store.engine import inspect_sqlite_file, make_engine, reading, resolve_url, sqlite_path
 from echodsl.store.migrate import check_at_head, upgrade
 from echodsl.store.owner import owner_is_dead, process_owner
+from echodsl.store.resilience import StoreUnavailable, is_transient
 from echodsl.store.schema import (STATUSES, SqlArtifact, SqlCaseResult, SqlLatestMetric, SqlMetric,
                                   SqlMetricDefinition, SqlRun, SqlRunClaim, SqlSetup, SqlSpec, now_ms)
 
@@ -92,7 +93,7 @@ class Store:
                 upgrade(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
-            raise StoreError(f"cannot open {_where(engine)}: {_reason(exc)}") from None
+            raise _error(exc)(f"cannot open {_where(engine)}: {_reason(exc)}") from None
         except BaseException:
             engine.dispose()
             raise
@@ -287,11 +288,14 @@ class Store:
                    step: int | None = None, chunk: int | None = None) -> None:
         self.log_metrics(run_id, [writes.MetricValue(branch, name, value, step, chunk)])
 
-    def log_metrics(self, run_id: int, values: Iterable[writes.MetricValue]) -> None:
-        """Log several values in one transaction (all or none)."""
+    def log_metrics(self, run_id: int, values: Iterable[writes.MetricValue], *,
+                    timestamp_ms: int | None = None) -> None:
+        """Log several values in one transaction (all or none). Given ``timestamp_ms``, the
+        batch is written at most once: a retry after a commit whose answer was lost (the
+        connection dropped) finds it already there and writes nothing."""
         values = list(values)
         with self._write() as s:
-            writes.write_metrics(s, run_id, values)
+            writes.write_metrics(s, run_id, values, stamp=timestamp_ms)
 
     def log_case(self, run_id: int, branch: str, case_id: str, scores: dict[str, float | None], *,
                  judge: str, judge_version: str, raw_response: str | None = None, status: str = "ok",
@@ -304,7 +308,11 @@ class Store:
 
     def log_artifact(self, run_id: int, path: str | os.PathLike, *, kind: str = "file") -> rec.Artifact:
         """Record a file with its sha256 (kind "checkpoint" makes the run resumable)."""
-        row = writes.artifact_row(run_id, path, kind)
+        return self.log_artifact_row(writes.artifact_row(run_id, path, kind))
+
+    def log_artifact_row(self, row: dict) -> rec.Artifact:
+        """Record an artifact hashed earlier by :func:`~echodsl.store.writes.artifact_row`
+        (how a record kept through a store outage arrives; a second log replaces the first)."""
         with self._write() as s:
             writes.write_artifact(s, row)
         return rec.Artifact(**row)
@@ -417,9 +425,9 @@ class Store:
         except OperationalError as exc:
             if "readonly" in str(exc).replace("-", "").replace(" ", "").lower():
                 raise StoreError(f"{self.url} is read-only here: it can be queried but not written") from None
-            raise StoreError(f"{self.url}: {_reason(exc)}") from None
+            raise _error(exc)(f"{self.url}: {_reason(exc)}") from None
         except SQLAlchemyError as exc:
-            raise StoreError(f"{self.url}: {_reason(exc)}") from None
+            raise _error(exc)(f"{self.url}: {_reason(exc)}") from None
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -427,7 +435,7 @@ class Store:
             with self.engine.connect() as conn, Session(bind=reading(conn)) as s:
                 yield s
         except SQLAlchemyError as exc:
-            raise StoreError(f"{self.url}: {_reason(exc)}") from None
+            raise _error(exc)(f"{self.url}: {_reason(exc)}") from None
 
 
 def _check_recorded(s: Session, ident: rec.RunIdentity) -> None:
@@ -444,6 +452,12 @@ def _check_owner(row: SqlRun, owner: str | None) -> None:
 
 def _where(engine) -> str:
     return getattr(engine, "echodsl_where", None) or engine.url.render_as_string(hide_password=True)
+
+
+def _error(exc: SQLAlchemyError) -> type[StoreError]:
+    """:class:`StoreUnavailable` for a failure that may pass (refused, reset, locked), so
+    that callers with a retry window wait for it; plain :class:`StoreError` otherwise."""
+    return StoreUnavailable if is_transient(exc) else StoreError
 
 
 def _reason(exc: SQLAlchemyError) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from echodsl.errors import StoreError
@@ -80,19 +80,28 @@ def check_metric(m: MetricValue) -> None:
             raise StoreError(f"metric {m.branch}/{m.name} {label} {v!r} is not an int >= 0")
 
 
-def write_metrics(session: Session, run_id: int, values: list[MetricValue]) -> None:
+def write_metrics(session: Session, run_id: int, values: list[MetricValue], stamp: int | None = None) -> None:
     """Append every value to ``metrics`` and upsert ``latest_metrics`` (higher step wins,
-    the later write on a tie; no step counts as lower than step 0)."""
+    the later write on a tie; no step counts as lower than step 0). Given ``stamp``, a
+    batch already written with it (its first row is there) is not written again."""
     for m in values:
         check_metric(m)
-    stamp = now_ms()
-    rows = [_metric_row(run_id, m, stamp) for m in values]
+    rows = [_metric_row(run_id, m, now_ms() if stamp is None else stamp) for m in values]
     if not rows:
+        return
+    if stamp is not None and _written(session, rows[0]):
         return
     session.execute(SqlMetric.__table__.insert(), rows)
     # executemany runs the upsert row by row, so one key may appear twice in ``rows``
     latest = [{**row, "chunk": RUN_LEVEL if row["chunk"] is None else row["chunk"]} for row in rows]
     session.execute(_latest_upsert(session.get_bind().dialect.name), latest)
+
+
+def _written(session: Session, row: dict[str, Any]) -> bool:
+    table = SqlMetric.__table__
+    same = [table.c[c] == row[c] if row[c] is not None else table.c[c].is_(None)
+            for c in ("run_id", "timestamp_ms", "branch", "key", "step", "chunk")]
+    return session.execute(select(table.c.id).where(*same).limit(1)).first() is not None
 
 
 def _metric_row(run_id: int, m: MetricValue, stamp: int) -> dict[str, Any]:

@@ -66,8 +66,9 @@ def test_passwords_are_redacted_and_workers_get_the_url_outside_argv(tmp_path):
     url = "postgresql+psycopg://alice:hunter2@127.0.0.1:9/nowhere"
     spec = write_spec(tmp_path)
     out = subprocess.run([sys.executable, "-m", "echodsl", "study", str(spec), "--study", "mini", "--dry-run",
-                          "--store", url], capture_output=True, text=True, timeout=300)
+                          "--store", url, "--store-retry", "1"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "alice:***@" in out.stderr + out.stdout
+    assert out.stderr.count("store unreachable, retrying for up to 1 s") == 1
     assert "hunter2" not in out.stderr + out.stdout
     pair = plan_study(load(spec), spec, "mini")[0]
     options = LaunchOptions(jobs=2)
