@@ -89,6 +89,13 @@ def measure(families: list[str], backend: str = "inductor", rounds: int = 5, bat
     return rows
 
 
+def section(quick: bool) -> list[Row]:
+    """``--quick``: the state family with ``aot_eager`` (graph capture, no code generation)."""
+    if quick:
+        return measure(["state"], backend="aot_eager", rounds=2, batch=2)
+    return measure(list(FAMILIES), rounds=5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", default=",".join(FAMILIES))

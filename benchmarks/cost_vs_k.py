@@ -43,11 +43,16 @@ def make_step(family: str, k: int, batch: int):
     from echodsl.backbone import make_backbone
     from echodsl.compiler import build, lower
     from echodsl.compiler.explain import example_inputs
+    from echodsl.presets import backbone_config
 
     text = SPECS[family].format(k=k) if "{k}" in SPECS[family] else SPECS[family]
-    plan = lower(echodsl.loads(text).profiles["p"], "tiny")
-    if family in ("spatial", "state"):
-        plan = dataclasses.replace(plan, memory_frames=k)
+    # A summary or state memory reads the backbone's last ``history_frames`` frames: K is
+    # set there, so lowering sizes everything that depends on it (pose table, parameters).
+    backbone = dataclasses.replace(backbone_config("tiny"), history_frames=k)
+    plan = lower(echodsl.loads(text).profiles["p"], backbone)
+    expected = k - 1 if family in ("context", "compression") else k  # frames(k) counts the anchor
+    if plan.memory_frames != expected:  # K must reach what the model reads, or the figure means nothing
+        raise RuntimeError(f"{family} at K = {k} lowered to {plan.memory_frames} memory frames, not {expected}")
     torch.manual_seed(0)
     model = build(plan, make_backbone("tiny"))
     inputs, memory = example_inputs(model, batch=batch)
@@ -136,6 +141,13 @@ def state_chunk_row(r: dict) -> Row:
                f"memory {m_growth:.2f}x ({mem[1]:,} → {mem[-1]:,} bytes), time {t_growth:.2f}x "
                f"(last 4 ÷ chunks 2–5, wall)", f"≤ {FLAT_GOAL}x", m_growth <= FLAT_GOAL,
                {**r, "chunk_wall_min_max": (later[0], later[-1])})
+
+
+def section(quick: bool) -> list[Row]:
+    """``--quick``: the context and state families at K = 1 and 20 only."""
+    if quick:
+        return measure(["context", "state"], ks=(1, 20), rounds=3)
+    return measure(list(SPECS), rounds=3)
 
 
 def measure(families: list[str], ks: tuple[int, ...] = KS, rounds: int = 3, batch: int = 2,

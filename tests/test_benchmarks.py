@@ -83,3 +83,76 @@ def test_the_quick_front_end_and_store_sections_run(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert {r["section"] for r in rows} == {"front end", "store"}
     assert any(r["what"].startswith("parses per") and r["met"] for r in rows)
+
+
+# The suite in a child process with some sections replaced: one raising, one missing its goal.
+_PATCHED_SUITE = """
+import sys
+import benchmarks.frontend, benchmarks.store_bench
+from benchmarks.protocol import Row
+from benchmarks.run import main
+
+def broken(quick):
+    raise TypeError("MemoryPlan.__init__() got an unexpected keyword argument")
+
+def missed(quick):
+    return [Row("store", "compare, 1,000 runs", "9.9 s", "≤ 0.2 s", False)]
+
+if "raise" in sys.argv[1]:
+    benchmarks.frontend.section = broken
+benchmarks.store_bench.section = missed
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _patched_suite(mode: str, out: Path, sections: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _PATCHED_SUITE, mode, "--only", sections, "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_a_section_that_raises_fails_the_suite_and_is_named(tmp_path):
+    out = tmp_path / "results.json"
+    done = _patched_suite("raise", out, "frontend,store")
+    assert done.returncode == 1, done.stderr
+    assert "section frontend failed: TypeError: MemoryPlan.__init__()" in done.stderr
+    result = json.loads(out.read_text())
+    assert list(result["failed_sections"]) == ["frontend"] and result["complete"]
+    failed, missed = result["rows"]  # the sections after the broken one still ran
+    assert failed["failed"] and failed["section"] == "frontend" and missed["section"] == "store"
+    assert "| frontend | (section failed) | TypeError: MemoryPlan" in done.stdout and "**failed**" in done.stdout
+
+
+def test_a_missed_goal_is_a_figure_not_a_failure(tmp_path):
+    out = tmp_path / "results.json"
+    done = _patched_suite("miss", out, "store")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["failed_sections"] == {} and [r["met"] for r in result["rows"]] == [False]
+    assert "| store | compare, 1,000 runs | 9.9 s | ≤ 0.2 s | **missed** |" in done.stdout
+    assert len(result["commit"]) == 40  # the commit measured, for the README's table
+
+
+def test_the_readme_names_the_commit_measured():
+    from benchmarks.readme import BEGIN, END, rewrite
+
+    result = {**_result([]), "commit": "0123456789abcdef" * 2 + "01234567", "dirty": True}
+    out = rewrite(f"{BEGIN}\n{END}\n", result)
+    assert "at commit `0123456789ab` with uncommitted changes by `python -m benchmarks --quick`" in out
+
+
+def test_every_section_has_a_module_with_a_section_function():
+    import importlib
+
+    from benchmarks.run import SECTIONS
+
+    for name, module in SECTIONS.items():
+        assert callable(importlib.import_module(module).section), name
+
+
+def test_cost_vs_k_sets_the_memory_size_the_model_reads():
+    from benchmarks.cost_vs_k import make_step
+
+    for family, k, frames in (("state", 3, 3), ("spatial", 7, 7), ("context", 4, 3)):
+        step, _, _, memory, plan = make_step(family, k, batch=1)
+        assert plan.memory_frames == frames and memory.latents.shape[1] == frames, family
+    step()  # the context step at K = 4 runs

@@ -37,7 +37,23 @@ from echodsl.memory.base import MemoryInput, MemoryState, MemoryTokens, PoseEmbe
 Carry = dict[str, torch.Tensor]
 
 
-class GatedEMA(nn.Module):
+def keep_where(keep: torch.Tensor, new: Carry, old: Carry) -> Carry:
+    """Per sample, ``new`` where ``keep`` (B,) is True, else ``old``: a masked frame is a no-op."""
+    return {k: torch.where(keep.view(-1, *[1] * (v.dim() - 1)), new[k], v) for k, v in old.items()}
+
+
+class Recurrence(nn.Module):
+    """A carry of fixed size: ``init_carry``, ``step`` (fold one frame), ``read``."""
+
+    def scan(self, carry: Carry, u: torch.Tensor, mask: torch.Tensor) -> Carry:
+        """Fold frames u (B, M, n, E) in order; a frame whose mask (B, M) is False leaves
+        the carry unchanged."""
+        for t in range(u.shape[1]):
+            carry = keep_where(mask[:, t], self.step(carry, u[:, t]), carry)
+        return carry
+
+
+class GatedEMA(Recurrence):
     def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
         super().__init__()
         self.gate = nn.Linear(width, width)
@@ -53,7 +69,7 @@ class GatedEMA(nn.Module):
         return carry["s"]
 
 
-class CausalConv(nn.Module):
+class CausalConv(Recurrence):
     def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
         super().__init__()
         self.kernel = args["kernel"]
@@ -72,7 +88,7 @@ class CausalConv(nn.Module):
         return carry["y"]
 
 
-class BlockScan(nn.Module):
+class BlockScan(Recurrence):
     def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
         super().__init__()
         self.block = tuple(args["block"])
@@ -94,14 +110,26 @@ class BlockScan(nn.Module):
         return {"h": u.new_zeros(b, gh * gw, e, self.a_log.shape[1]), "y": u.new_zeros(b, gh * gw, e)}
 
     def step(self, carry: Carry, u: torch.Tensor) -> Carry:
-        (hp, wp), b, e = self.token_grid, u.shape[0], u.shape[2]
-        grid = u.transpose(1, 2).reshape(b, e, hp, wp)  # (B, E, hp, wp)
-        ub = F.avg_pool2d(grid, self.block, self.block, ceil_mode=True).flatten(2).transpose(1, 2)  # (B, P, E)
-        dt = F.softplus(self.dt(ub))  # (B, P, E)
-        decay = torch.exp(dt[..., None] * -torch.exp(self.a_log))  # (B, P, E, Q)
-        h = decay * carry["h"] + (dt * ub)[..., None] * self.to_b(ub)[:, :, None, :]  # (B, P, E, Q)
-        y = (h * self.to_c(ub)[:, :, None, :]).sum(-1) + self.skip * ub  # (B, P, E)
-        return {"h": h, "y": y}
+        return self.scan(carry, u[:, None], u.new_ones(u.shape[0], 1, dtype=torch.bool))
+
+    def scan(self, carry: Carry, u: torch.Tensor, mask: torch.Tensor) -> Carry:
+        # Everything but the recurrence itself depends on one frame alone, so it is computed
+        # for all M frames in batched calls; the time loop keeps only the few ops that need
+        # the carry (the write's cost grows with M, and this was most of it).
+        (hp, wp), (b, m, n, e) = self.token_grid, u.shape
+        grid = u.reshape(b * m, n, e).transpose(1, 2).reshape(b * m, e, hp, wp)  # (B*M, E, hp, wp)
+        ub = F.avg_pool2d(grid, self.block, self.block, ceil_mode=True).flatten(2).transpose(1, 2)  # (B*M, P, E)
+        ub = ub.reshape(b, m, -1, e)  # (B, M, P, E)
+        dt = F.softplus(self.dt(ub))  # (B, M, P, E)
+        decay = torch.exp(dt[..., None] * -torch.exp(self.a_log))  # (B, M, P, E, Q)
+        drive = (dt * ub)[..., None] * self.to_b(ub)[..., None, :]  # (B, M, P, E, Q)
+        c = self.to_c(ub)[..., None, :]  # (B, M, P, 1, Q)
+        skip = self.skip * ub  # (B, M, P, E)
+        for t in range(m):
+            h = decay[:, t] * carry["h"] + drive[:, t]  # (B, P, E, Q)
+            y = (h * c[:, t]).sum(-1) + skip[:, t]  # (B, P, E)
+            carry = keep_where(mask[:, t], {"h": h, "y": y}, carry)
+        return carry
 
     def read(self, carry: Carry) -> torch.Tensor:
         (hp, wp), (bh, bw), (gh, gw) = self.token_grid, self.block, self.blocks()
@@ -112,7 +140,7 @@ class BlockScan(nn.Module):
         return y.flatten(2).transpose(1, 2)  # (B, n, E)
 
 
-class Smoothing(nn.Module):
+class Smoothing(Recurrence):
     def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
         super().__init__()
         self.alpha = float(args["alpha"])
@@ -133,7 +161,7 @@ class Latest(Smoothing):
         self.alpha = 0.0
 
 
-RECURRENCES: dict[str, type[nn.Module]] = {
+RECURRENCES: dict[str, type[Recurrence]] = {
     "gated_ema": GatedEMA, "causal_conv": CausalConv, "block_scan": BlockScan, "smoothing": Smoothing, "none": Latest,
 }
 
@@ -171,11 +199,8 @@ class StateStore(nn.Module):
             k[len("carry."):]: v for k, v in state.tensors.items() if k.startswith("carry.")
         }
         seen = memory.mask.new_zeros(b) if state is None else state["seen"]
-        for t in range(m):
-            new = self.recurrence.step(carry, u[:, t])
-            keep = memory.mask[:, t]  # (B,)
-            carry = {k: torch.where(keep.view(b, *[1] * (v.dim() - 1)), new[k], v) for k, v in carry.items()}
-            seen = seen | keep
+        carry = self.recurrence.scan(carry, u, memory.mask)
+        seen = seen | memory.mask.any(dim=1)
         tensors = {f"carry.{k}": v for k, v in carry.items()}
         tensors["seen"] = seen
         return MemoryState(self.family, tensors, frames=first + m)

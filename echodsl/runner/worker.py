@@ -30,7 +30,7 @@ from echodsl.runner.plan import Pair
 from echodsl.runner.signals import RunInterrupted, StopRequest
 from echodsl.runtime import assemble
 from echodsl.runtime.checkpoint import list_checkpoints, set_aside_corrupt
-from echodsl.runtime.distributed import init_distributed
+from echodsl.runtime.distributed import Dist, init_distributed
 from echodsl.runtime.pretrain import ensure_pretrained
 from echodsl.runtime.trained import load_trained
 from echodsl.runtime.trainer import TrainOptions, Trainer, TrainResult
@@ -76,6 +76,13 @@ def pretrain_shared(pairs: list[Pair], *, progress: bool = True) -> None:
         if run.train.args.get("pretrain") and shared_cache(pair) not in done:
             ensure_pretrained(run, shared_cache(pair), progress=progress)
             done.add(shared_cache(pair))
+
+
+def pair_trainer(pair: Pair, *, resume: bool = False, progress: bool = True, env: Dist | None = None) -> Trainer:
+    """The ``Trainer`` a study runs for ``pair``: when its recipe fine-tunes a pretrained
+    backbone, that is the study's shared one (beside the runs; trained now if missing)."""
+    init = ensure_pretrained(pair.run, shared_cache(pair), progress=progress)
+    return Trainer(pair.run, TrainOptions(out=pair.run_dir, resume=resume, progress=progress, init_from=init), env)
 
 
 def run_pair(pair: Pair, store_url: str, *, sizes: EvalSizes = EvalSizes(), device: str | None = None,
@@ -144,8 +151,7 @@ def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, 
             return early
         resume = bool(list_checkpoints(checkpoints))
         stop.raise_if_requested()
-        init = ensure_pretrained(run, shared_cache(pair), progress=progress)
-        trainer = Trainer(run, TrainOptions(out=pair.run_dir, resume=resume, progress=progress, init_from=init), env)
+        trainer = pair_trainer(pair, resume=resume, progress=progress, env=env)
         beat and beat.watch(trainer)
         # The outbox failing (store gone past the window) stops training like a signal: checkpoint, stop.
         with stop.training():

@@ -9,7 +9,7 @@ from echodsl.memory.base import MemoryInput, MemoryTokens
 from echodsl.memory.base import MemoryCrossAttention, masked_attend
 from echodsl.memory.compression import Compression, CompressionConfig, LengthPooling
 from echodsl.memory.spatial import SummaryConfig, SummaryStore
-from echodsl.memory.state import StateConfig, StateStore
+from echodsl.memory.state import Recurrence, StateConfig, StateStore
 
 
 
@@ -64,6 +64,19 @@ def test_block_scan_state_size_independent_of_frames(frames, tiny_backbone, make
     state = store.write(tiny_backbone, mem)
     assert state["carry.h"].shape == (2, 4, 32, 16)  # (B, 2x2 blocks, E, Q): no frame axis
     assert store.read(state).tokens.shape == (2, 64, 32)
+
+
+def test_block_scan_over_all_frames_equals_frame_by_frame(tiny_backbone, make_inputs):
+    store = _state("block_scan", {"block": (4, 4), "state": 16, "every": 4}, tiny_backbone)
+    _, mem = make_inputs(memory=6, drop=True)
+    u = torch.randn(2, 6, 64, 32, generator=torch.Generator().manual_seed(0))  # (B, M, n, E)
+    rec = store.recurrence
+    start = rec.init_carry(u[:, 0])
+    batched = rec.scan(start, u, mem.mask)
+    framewise = Recurrence.scan(rec, start, u, mem.mask)  # the generic loop: one step per frame
+    assert not mem.mask.all()
+    for k in batched:
+        torch.testing.assert_close(batched[k], framewise[k])
 
 
 RECURRENCES = [
