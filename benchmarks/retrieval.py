@@ -173,8 +173,9 @@ def earlier_visit(poses, s: int, m: int) -> set[int]:
 
 
 def score(paths: list[Path], kwargs: dict) -> dict:
-    """Hits at K for every K in KS over the revisit queries of ``paths``."""
-    from echodsl.data.retriever import select_memory
+    """Hits at K for every K in KS over the revisit queries of ``paths``. The top K of
+    ``rank_fov`` are what ``select_memory("fov", K, ...)`` returns (in time order)."""
+    from echodsl.data.retriever import rank_fov
 
     hits, queries = dict.fromkeys(KS, 0), 0
     for n, path in enumerate(paths):
@@ -185,20 +186,11 @@ def score(paths: list[Path], kwargs: dict) -> dict:
             if not visit:
                 continue
             queries += 1
-            targets = poses[s + 1 : s + SEGMENT_FRAMES]
-            picks = select_memory("fov", max(KS), poses[:s], targets, path.intrinsics, 32, 32,
-                                  samples=SAMPLES, seed=n * 1000 + s, **kwargs)
-            ranked = _ranked(poses[:s], targets, path, kwargs, n * 1000 + s)
+            ranked = rank_fov(poses[:s], poses[s + 1 : s + SEGMENT_FRAMES], path.intrinsics, 32, 32,
+                              seed=n * 1000 + s, **{"samples": SAMPLES, **kwargs})
             for k in KS:
                 hits[k] += bool(visit.intersection(ranked[:k]))
-            assert set(ranked[: max(KS)]) == set(picks)  # select_memory keeps the ranking's top
     return {"queries": queries, "hits": hits, "share": {k: hits[k] / max(queries, 1) for k in KS}}
-
-
-def _ranked(history, targets, path: Path, kwargs: dict, seed: int) -> list[int]:
-    from echodsl.data.retriever import rank_fov
-
-    return rank_fov(history, targets, path.intrinsics, 32, 32, samples=SAMPLES, seed=seed, **kwargs)
 
 
 def measure(quick: bool = False) -> list[Row]:

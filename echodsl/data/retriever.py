@@ -37,6 +37,7 @@ import torch
 SELECTS: tuple[str, ...] = ("fov", "recent", "uniform")
 KEYS: tuple[str, ...] = ("middle", "targets")
 OVERLAPS: tuple[str, ...] = ("symmetric", "bounded", "unbounded")
+NEAR_M = 0.3  # metres: the near end of every compared frustum (the far end is the profile's far)
 
 
 def frustum_points(poses: torch.Tensor, k: torch.Tensor, height: int, width: int, samples: int,
