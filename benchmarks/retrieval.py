@@ -39,13 +39,24 @@ GOAL = 0.90
 SAMPLES = 512
 # label -> select_memory keyword arguments. The first is the language's default fov().
 RETRIEVERS: dict[str, dict] = {
-    "fov() = fov(key = middle, overlap = symmetric)": {"key": "middle", "overlap": "symmetric"},
-    "fov(key = middle, overlap = bounded)": {"key": "middle", "overlap": "bounded"},
-    "fov(key = middle, overlap = unbounded)": {"key": "middle", "overlap": "unbounded"},
-    "fov(key = targets, overlap = symmetric)": {"key": "targets", "overlap": "symmetric"},
+    "fov() = fov(key = middle, overlap = symmetric, far = 3)": {},
+    "fov(far = 6)": {"depth_range": (0.3, 6.0)},
+    "fov(overlap = bounded)": {"overlap": "bounded"},
+    "fov(key = targets)": {"key": "targets"},
     "fov(key = targets, overlap = unbounded) (before)": {"key": "targets", "overlap": "unbounded"},
 }
 DEFAULT = next(iter(RETRIEVERS))
+
+
+def language_default() -> dict:
+    """fov()'s arguments, read from the language's own table, as select_memory keywords
+    (``far`` becomes ``depth_range``); 512 samples as the paper's profiles."""
+    from echodsl.data.retriever import NEAR_M
+    from echodsl.lang.schema import SELECT_VARIANTS
+
+    args = {name: p.default for name, p in SELECT_VARIANTS["fov"].items()}
+    return {"samples": SAMPLES, "recency": args["recency"], "key": args["key"], "overlap": args["overlap"],
+            "depth_range": (NEAR_M, args["far"])}
 
 
 @dataclass(frozen=True)
@@ -187,14 +198,14 @@ def score(paths: list[Path], kwargs: dict) -> dict:
                 continue
             queries += 1
             ranked = rank_fov(poses[:s], poses[s + 1 : s + SEGMENT_FRAMES], path.intrinsics, 32, 32,
-                              seed=n * 1000 + s, **{"samples": SAMPLES, **kwargs})
+                              seed=n * 1000 + s, **{**language_default(), **kwargs})
             for k in KS:
                 hits[k] += bool(visit.intersection(ranked[:k]))
     return {"queries": queries, "hits": hits, "share": {k: hits[k] / max(queries, 1) for k in KS}}
 
 
 def measure(quick: bool = False) -> list[Row]:
-    count = 4 if quick else 12
+    count = 3 if quick else 8
     paths = {name: make(count) for name, make in FAMILIES.items()}
     rows = []
     for label, kwargs in RETRIEVERS.items():
@@ -213,7 +224,7 @@ def measure(quick: bool = False) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.retrieval", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="4 paths per family, default and before only")
+    parser.add_argument("--quick", action="store_true", help="3 paths per family (not 8), default and before only")
     args = parser.parse_args(argv)
     from benchmarks.run import render_table
 

@@ -33,7 +33,7 @@ from benchmarks.protocol import Row
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results.json"
-SECTIONS = ("frontend", "store", "cost_vs_k", "train_data", "compile", "gpu")
+SECTIONS = ("frontend", "store", "cost_vs_k", "train_data", "compile", "gpu", "retrieval")
 
 
 def run_section(name: str, quick: bool) -> list[Row]:
@@ -58,6 +58,9 @@ def run_section(name: str, quick: bool) -> list[Row]:
         return compile_speedup.measure(list(compile_speedup.FAMILIES), rounds=5)
     if name == "gpu":
         return gpu_rows()
+    if name == "retrieval":
+        from benchmarks import retrieval
+        return retrieval.measure(quick)
     raise ValueError(f"unknown section {name!r} (known: {', '.join(SECTIONS)})")
 
 

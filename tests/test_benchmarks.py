@@ -83,3 +83,19 @@ def test_the_quick_front_end_and_store_sections_run(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert {r["section"] for r in rows} == {"front end", "store"}
     assert any(r["what"].startswith("parses per") and r["met"] for r in rows)
+
+
+def test_retrieval_benchmark_counts_only_views_from_an_earlier_visit():
+    from benchmarks import retrieval
+
+    path = retrieval.out_and_back(1, legs=3)[0]
+    t = path.poses.shape[0]
+    leg = (t - 6) // 3  # 3 legs, 2 turns of 3 frames
+    s = 2 * leg + 6 + leg // 2  # a segment in the middle of the third leg (outward again)
+    visit = retrieval.earlier_visit(path.poses, s, s + 2)
+    assert visit and max(visit) < leg, visit  # the first leg only
+    assert s - 1 not in visit  # the frame just before, on this pass, is no revisit
+    before = retrieval.score([path], {"key": "targets", "overlap": "unbounded", "samples": 64})
+    after = retrieval.score([path], {"samples": 64})
+    assert after["queries"] == before["queries"] > 0
+    assert after["share"][1] > before["share"][1]

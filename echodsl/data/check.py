@@ -46,7 +46,7 @@ class RetrievalCheck:
     key: str = "middle"  # one labelled frame is the key either way
     overlap: str = "symmetric"
     frames: int = 16  # labelled frames checked per sequence, evenly spaced
-    depth_range: tuple[float, float] = (0.3, 6.0)
+    depth_range: tuple[float, float] = (0.3, 3.0)  # the language's fov(far = 3)
     source: str = "default"  # where k/samples/recency came from
 
     @classmethod

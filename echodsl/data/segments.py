@@ -39,7 +39,7 @@ class SamplerConfig:
     recency: float = 0.0
     fov_key: str = "middle"  # "middle" (the segment's middle frame) | "targets"
     fov_overlap: str = "symmetric"  # "symmetric" | "bounded" | "unbounded"
-    depth_range: tuple[float, float] = (0.3, 6.0)  # metres compared in the frusta (the far limit)
+    depth_range: tuple[float, float] = (0.3, 3.0)  # metres compared in the frusta (the far limit)
     overlap_drop: float = 0.1  # chance a segment's memory is dropped (anchor kept)
     history: int | None = None  # candidate past frames (the most recent ones); None = all
     min_history: int = 0  # windows must start at or after this frame

@@ -86,7 +86,7 @@ def test_training_and_inference_share_one_selection_function(world, monkeypatch)
 
 
 def test_out_and_back_returns_the_same_place_view_from_the_earlier_visit():
-    """The language's default fov() (key = middle, overlap = symmetric) picks the frame at
+    """The language's default fov() (key = middle, overlap = symmetric, far = 3) picks the frame at
     the middle frame's own pose from the first leg, not the newest frames of the current
     leg behind it, which face the same way (all of which see the whole key frustum when
     overlap is unbounded)."""
@@ -95,7 +95,8 @@ def test_out_and_back_returns_the_same_place_view_from_the_earlier_visit():
     for s in range(2 * 20 + 6 + 3, 3 * 20 + 6 - 4):  # segments on the second outward leg
         targets, middle = poses[s + 1 : s + 5], s + 2
         same_place = middle - (2 * 20 + 6)  # the first leg's frame at this pose
-        top = retriever.select_memory("fov", 1, poses[:s], targets, K, 32, 32, key="middle", overlap="symmetric")
+        top = retriever.select_memory("fov", 1, poses[:s], targets, K, 32, 32, key="middle", overlap="symmetric",
+                                      depth_range=(0.3, 3.0))
         assert top == [same_place] and same_place < first_leg, (s, top)
         # Unbounded, the newest frame (behind the targets, facing their way) sees all of them.
         assert retriever.fov_overlap(targets, poses[s - 1 : s], K, 32, 32).item() == 1.0
@@ -133,8 +134,8 @@ def test_ties_go_to_the_closest_pose_not_the_newest():
 
 
 @pytest.mark.parametrize("select, expected", [
-    ("fov", {"key": "middle", "overlap": "symmetric", "depth_range": (0.3, 6.0)}),
-    ("fov(key = targets, overlap = bounded, far = 3)", {"key": "targets", "overlap": "bounded", "depth_range": (0.3, 3.0)}),
+    ("fov", {"key": "middle", "overlap": "symmetric", "depth_range": (0.3, 3.0)}),
+    ("fov(key = targets, overlap = bounded, far = 5)", {"key": "targets", "overlap": "bounded", "depth_range": (0.3, 5.0)}),
 ])
 def test_the_language_fov_arguments_reach_training_and_rollout(tmp_path, monkeypatch, select, expected):
     import echodsl

@@ -52,7 +52,7 @@ class StorageConfig:
     recency: float = 0.0  # fov: weight of recency in the tie-break
     key: str = "middle"  # fov: middle (the segment's middle frame) | targets (every target)
     overlap: str = "symmetric"  # fov: symmetric | bounded | unbounded (see data/retriever.py)
-    far: float = 6.0  # fov: far limit of the compared frusta, metres
+    far: float = 3.0  # fov: far limit of the compared frusta, metres
     history: int | None = None  # candidate past frames (the most recent); None = all
 
     def to_json(self) -> dict[str, Any]:
