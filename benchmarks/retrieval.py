@@ -40,10 +40,14 @@ SAMPLES = 512
 # label -> select_memory keyword arguments. The first is the language's default fov().
 RETRIEVERS: dict[str, dict] = {
     "fov() = fov(key = middle, overlap = symmetric, far = 3)": {},
+    "fov(samples = 64) (the quickstart's)": {"samples": 64},
     "fov(far = 6)": {"depth_range": (0.3, 6.0)},
     "fov(overlap = bounded)": {"overlap": "bounded"},
     "fov(key = targets)": {"key": "targets"},
-    "fov(key = targets, overlap = unbounded) (before)": {"key": "targets", "overlap": "unbounded"},
+    # What the language's fov() meant before, except that ties now go to the closest pose
+    # (before: to the newest frame).
+    "fov(key = targets, overlap = unbounded, far = 6) (before)": {"key": "targets", "overlap": "unbounded",
+                                                                 "depth_range": (0.3, 6.0)},
 }
 DEFAULT = next(iter(RETRIEVERS))
 

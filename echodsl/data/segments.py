@@ -49,6 +49,9 @@ class SamplerConfig:
     def __post_init__(self) -> None:
         if self.select not in retriever.SELECTS:
             raise ValueError(f"select must be one of {retriever.SELECTS}, got {self.select!r}")
+        if self.fov_key not in retriever.KEYS or self.fov_overlap not in retriever.OVERLAPS:
+            raise ValueError(f"fov_key must be one of {retriever.KEYS} and fov_overlap one of "
+                             f"{retriever.OVERLAPS}, got {self.fov_key!r} and {self.fov_overlap!r}")
         assert self.segment_frames >= 2, f"segment_frames={self.segment_frames}"
         assert 0.0 <= self.overlap_drop < 1.0, f"overlap_drop={self.overlap_drop}"
 
