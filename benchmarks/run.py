@@ -50,6 +50,7 @@ SECTIONS = {
     "train_data": "benchmarks.train_data",
     "compile": "benchmarks.compile_speedup",
     "gpu": "benchmarks.gpu_row",
+    "retrieval": "benchmarks.retrieval",
 }
 # The outputs of a run: changed by the run itself, so not "uncommitted changes" to what it measured.
 OUTPUTS = ("benchmarks/results.json", "README.md")

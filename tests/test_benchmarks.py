@@ -156,3 +156,19 @@ def test_cost_vs_k_sets_the_memory_size_the_model_reads():
         step, _, _, memory, plan = make_step(family, k, batch=1)
         assert plan.memory_frames == frames and memory.latents.shape[1] == frames, family
     step()  # the context step at K = 4 runs
+
+
+def test_retrieval_benchmark_counts_only_views_from_an_earlier_visit():
+    from benchmarks import retrieval
+
+    path = retrieval.out_and_back(1, legs=3)[0]
+    t = path.poses.shape[0]
+    leg = (t - 6) // 3  # 3 legs, 2 turns of 3 frames
+    s = 2 * leg + 6 + leg // 2  # a segment in the middle of the third leg (outward again)
+    visit = retrieval.earlier_visit(path.poses, s, s + 2)
+    assert visit and max(visit) < leg, visit  # the first leg only
+    assert s - 1 not in visit  # the frame just before, on this pass, is no revisit
+    before = retrieval.score([path], {"key": "targets", "overlap": "unbounded", "samples": 64})
+    after = retrieval.score([path], {"samples": 64})
+    assert after["queries"] == before["queries"] > 0
+    assert after["share"][1] > before["share"][1]

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from echodsl.data import cam, index
 from echodsl.data.camera import euler_from_pose, intrinsics_from_fov
-from echodsl.data.retriever import select_memory
+from echodsl.data.retriever import NEAR_M, select_memory
 from echodsl.errors import DataError, UsageError
 from echodsl.jsonout import DATA_CHECK_FORMAT_VERSION, envelope
 from echodsl.memory.families import family_of
@@ -43,8 +43,10 @@ class RetrievalCheck:
     k: int = 19  # memory frames retrieved (a profile's storage k, anchor excluded)
     samples: int = 512
     recency: float = 0.0
+    key: str = "middle"  # one labelled frame is the key either way
+    overlap: str = "symmetric"
     frames: int = 16  # labelled frames checked per sequence, evenly spaced
-    depth_range: tuple[float, float] = (0.3, 6.0)
+    depth_range: tuple[float, float] = (0.3, 3.0)  # the language's fov(far = 3)
     source: str = "default"  # where k/samples/recency came from
 
     @classmethod
@@ -56,6 +58,7 @@ class RetrievalCheck:
             raise UsageError(f"profile {profile.name} does not retrieve frames by fov",
                              hint="pick a profile with storage frames(k = ..., select = fov(...))")
         return cls(k=storage.memory_frames, samples=storage.samples, recency=storage.recency,
+                   key=storage.key, overlap=storage.overlap, depth_range=(NEAR_M, storage.far),
                    source=f"profile {profile.name}", **kw)
 
 
@@ -167,6 +170,7 @@ class CheckReport:
             "files_checked": self.files, "seconds": round(self.seconds, 3),
             "files_per_second": round(self.files_per_second, 1),
             "retrieval": {"select": "fov", "k": rc.k, "samples": rc.samples, "recency": rc.recency,
+                          "key": rc.key, "overlap": rc.overlap, "far": rc.depth_range[1],
                           "from": rc.source, **self.retrieval.to_dict(), "meaning": MEANING},
             "sequences": [s.to_dict() for s in self.sequences],
             "problems": [vars(p) for p in self.problems],
@@ -340,7 +344,8 @@ def _retrieval(seq: SequenceReport, poses: torch.Tensor, labels: dict[int, list[
     for f in candidates[::step][: rc.frames]:
         past = {o for o in labels[f] if o < f}
         picks = select_memory("fov", rc.k, poses[:f], poses[f : f + 1], k, h, w, samples=rc.samples,
-                              recency=rc.recency, depth_range=rc.depth_range, seed=f)
+                              recency=rc.recency, key=rc.key, overlap=rc.overlap, depth_range=rc.depth_range,
+                              seed=f)
         out.frames += 1
         out.picked += len(picks)
         out.hits += len(past.intersection(picks))
@@ -386,7 +391,8 @@ def render_text(report: CheckReport) -> str:
             lines.append(f"  {i:04d} " + " ".join(f"{v:+.5f}" for row in m[:3] for v in row))
     lines += grouped_problems(report.problems)
     total = report.retrieval
-    lines.append(f"retrieval fov(samples = {rc.samples}, recency = {rc.recency}) top-{rc.k} ({rc.source}) vs "
+    lines.append(f"retrieval fov(samples = {rc.samples}, recency = {rc.recency}, key = {rc.key}, "
+                 f"overlap = {rc.overlap}, far = {rc.depth_range[1]}) top-{rc.k} ({rc.source}) vs "
                  f"overlap labels over {total.frames} frames: precision {_pct(total.precision)}, "
                  f"recall {_pct(total.recall)}")
     lines.append("  " + MEANING)

@@ -37,7 +37,9 @@ class SamplerConfig:
     select: str = "fov"  # "fov" | "recent" | "uniform"
     fov_samples: int = 512
     recency: float = 0.0
-    depth_range: tuple[float, float] = (0.3, 6.0)  # metres sampled in the target frusta
+    fov_key: str = "middle"  # "middle" (the segment's middle frame) | "targets"
+    fov_overlap: str = "symmetric"  # "symmetric" | "bounded" | "unbounded"
+    depth_range: tuple[float, float] = (0.3, 3.0)  # metres compared in the frusta (the far limit)
     overlap_drop: float = 0.1  # chance a segment's memory is dropped (anchor kept)
     history: int | None = None  # candidate past frames (the most recent ones); None = all
     min_history: int = 0  # windows must start at or after this frame
@@ -47,6 +49,9 @@ class SamplerConfig:
     def __post_init__(self) -> None:
         if self.select not in retriever.SELECTS:
             raise ValueError(f"select must be one of {retriever.SELECTS}, got {self.select!r}")
+        if self.fov_key not in retriever.KEYS or self.fov_overlap not in retriever.OVERLAPS:
+            raise ValueError(f"fov_key must be one of {retriever.KEYS} and fov_overlap one of "
+                             f"{retriever.OVERLAPS}, got {self.fov_key!r} and {self.fov_overlap!r}")
         assert self.segment_frames >= 2, f"segment_frames={self.segment_frames}"
         assert 0.0 <= self.overlap_drop < 1.0, f"overlap_drop={self.overlap_drop}"
 
@@ -112,8 +117,8 @@ class SegmentDataset(Dataset):
             return []
         chosen = retriever.select_memory(
             c.select, c.memory, seq.poses[candidates], seq.poses[frame_idx[1:]], seq.intrinsics,
-            seq.height, seq.width, samples=c.fov_samples, recency=c.recency,
-            depth_range=c.depth_range, seed=stable_seed(c.seed, self.epoch, index, "fov"))
+            seq.height, seq.width, samples=c.fov_samples, recency=c.recency, key=c.fov_key,
+            overlap=c.fov_overlap, depth_range=c.depth_range, seed=stable_seed(c.seed, self.epoch, index, "fov"))
         return [candidates[i] for i in chosen]
 
     def __getitem__(self, index: int) -> dict:

@@ -92,7 +92,18 @@ def render() -> str:
         requires[f"recurrence.{variant}"] = "requires storage " + " or ".join(schema.RECURRENCE_REQUIRES)
     out = [INTRO, "## Profile clauses", ""]
     out += _table(schema.PROFILE_CLAUSES, requires)
-    out += ["", "A profile that writes no `readout` gets the default of its storage:", ""]
+    out += ["", "Memory selection, the `select` argument of storage `frames`:", ""]
+    out += _table({"select": schema.SELECT_VARIANTS}, {})
+    out += ["", "`fov` ranks every frame before the segment by field-of-view overlap with the key camera: "
+            "points are sampled in the key's frustum between 0.3 m and `far`, and a candidate scores the share "
+            "it sees. `key = middle` keys on the segment's middle frame, as Context-as-Memory's "
+            "R_FOV((s+e)/2, {j < s}, K-1); `key = targets` on every frame to generate. `overlap = symmetric` "
+            "averages both ways (the key's frustum seen by the candidate and the candidate's seen by the key, "
+            "each within `far`), so the earlier view from the same place outranks views from further back "
+            "that face the same way; `bounded` counts one way within `far`; `unbounded` (one way, no far "
+            "limit) scores every camera behind the key facing the same way 1.0. Ties go to the frame closest "
+            "in pose to the key, then to the newer one.", ""]
+    out += ["A profile that writes no `readout` gets the default of its storage:", ""]
     out += [f"- storage `{s}` → `{r['variant']}({', '.join(f'{k} = {_value(v)}' for k, v in r['args'].items())})`"
             for s, r in schema.DEFAULT_READOUT.items()]
     out += ["", "## Study clauses", ""]

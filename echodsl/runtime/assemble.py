@@ -19,6 +19,7 @@ from echodsl.presets import BackboneConfig
 from echodsl.compiler import MemoryPlan, build, lower
 from echodsl.data.sources import open_source
 from echodsl.data.codec import LatentCache, make_codec
+from echodsl.data.retriever import NEAR_M
 from echodsl.data.segments import SamplerConfig, SegmentDataset
 from echodsl.data.sequence import InMemorySource
 from echodsl.data.text import TextConfig
@@ -168,6 +169,9 @@ def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
         select=storage.select,
         fov_samples=storage.samples,
         recency=storage.recency,
+        fov_key=storage.key,
+        fov_overlap=storage.overlap,
+        depth_range=(NEAR_M, storage.far),
         overlap_drop=run.flow.overlap_drop,
         history=storage.history,
         # Same windows for every profile: each starts after one segment of history.

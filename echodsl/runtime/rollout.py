@@ -140,7 +140,8 @@ def chunk_frames(plan: MemoryPlan, trajectory: Trajectory, anchor_at: int, writt
     targets = poses[anchor_at + 1: anchor_at + 1 + plan.backbone.segment_frames - 1]
     return retriever.select_memory(storage.select, storage.memory_frames, poses[:anchor_at], targets,
                                    trajectory.intrinsics, trajectory.height, trajectory.width,
-                                   samples=storage.samples, recency=storage.recency,
+                                   samples=storage.samples, recency=storage.recency, key=storage.key,
+                                   overlap=storage.overlap, depth_range=(retriever.NEAR_M, storage.far),
                                    seed=stable_seed("rollout-fov", anchor_at))
 
 

@@ -50,6 +50,9 @@ class StorageConfig:
     select: str = "recent"  # fov | recent | uniform
     samples: int = 512  # fov: points sampled in the target frusta
     recency: float = 0.0  # fov: weight of recency in the tie-break
+    key: str = "middle"  # fov: middle (the segment's middle frame) | targets (every target)
+    overlap: str = "symmetric"  # fov: symmetric | bounded | unbounded (see data/retriever.py)
+    far: float = 3.0  # fov: far limit of the compared frusta, metres
     history: int | None = None  # candidate past frames (the most recent); None = all
 
     def to_json(self) -> dict[str, Any]:

@@ -44,7 +44,9 @@ class FramesFamily(Family):
         ratio = profile.compression.get("ratio")
         slots = math.ceil(frames / ratio) if compression in POOLING else frames
         return FramesMemory(memory_frames=frames, select=name, samples=int(args.get("samples", 512)),
-                            recency=float(args.get("recency", 0.0)), compression=compression, ratio=ratio,
+                            recency=float(args.get("recency", 0.0)), key=args.get("key", "middle"),
+                            overlap=args.get("overlap", "symmetric"), far=float(args.get("far", 3.0)),
+                            compression=compression, ratio=ratio,
                             slots=slots)
 
     def tokens(self, config: FramesMemory, backbone) -> int:
