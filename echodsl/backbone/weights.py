@@ -50,7 +50,7 @@ def weight_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise DataError(f"backbone weights not found: {path} (weights are read locally, never downloaded)")
+        raise DataError(f"weights not found: {path} (weights are read locally, never downloaded)")
     index = path / INDEX_NAME
     if index.is_file():
         shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))

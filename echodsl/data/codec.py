@@ -80,10 +80,15 @@ class WanCodec:
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike) -> "WanCodec":
         """Load real weights from a local directory (a diffusers VAE folder, or a model
-        folder with a ``vae/`` subfolder). Never downloads."""
+        folder with a ``vae/`` subfolder) or the release's single ``Wan2.1_VAE.pth``.
+        Never downloads."""
         from diffusers import AutoencoderKLWan
 
         root = Path(path)
+        if root.is_file():
+            from echodsl.backbone.vae_release import load_release_vae
+
+            return cls(load_release_vae(root))
         sub = "vae" if (root / "vae" / "config.json").exists() else None
         if not (root / (sub or "") / "config.json").exists():
             raise DataError("no Wan VAE config.json here (expected a diffusers folder)", str(root))

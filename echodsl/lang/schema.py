@@ -167,6 +167,8 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
                              "release's diffusion_pytorch_model.safetensors (none: random init)"),
             "text_encoder": Param("string", None, doc="a local umT5 encoder folder with its tokenizer "
                                   "(none: hashed word embeddings of the captions)"),
+            "vae": Param("string", None, doc="the Wan VAE: a local diffusers folder or the release's "
+                         "Wan2.1_VAE.pth (none: the tiny test VAE)"),
         },
     },
     "data": {

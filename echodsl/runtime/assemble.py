@@ -118,6 +118,10 @@ def with_weights_hash(backbone: Variant, base_dir: Path) -> Variant:
         from echodsl.backbone.weights import weights_sha256
 
         args["weights_sha256"] = weights_sha256(resolve(args["weights"]))
+    if args.get("vae") and "vae_sha256" not in args:
+        from echodsl.backbone.weights import weights_sha256
+
+        args["vae_sha256"] = weights_sha256(resolve(args["vae"]))
     if args.get("text_encoder") and "text_encoder_sha256" not in args:
         from echodsl.backbone.text_encoder import encoder_sha256
 
@@ -204,8 +208,14 @@ def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
     )
 
 
+def vae_of(run: RunConfig) -> Path | None:
+    """The VAE weights of a run: ``wan(vae = ...)`` in the spec, else ``RunConfig.vae``."""
+    vae = run.backbone.get("vae")
+    return run.resolve(vae) if vae else run.vae
+
+
 def codec_cache(run: RunConfig, cache_dir: Path | None = None) -> LatentCache:
-    return LatentCache(make_codec(backbone_of(run).codec, run.vae), cache_dir)
+    return LatentCache(make_codec(backbone_of(run).codec, vae_of(run)), cache_dir)
 
 
 def dataset_of(run: RunConfig, plan: MemoryPlan, cache_dir: Path | None = None) -> SegmentDataset:
