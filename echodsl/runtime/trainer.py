@@ -35,6 +35,7 @@ from echodsl.runtime.distributed import Dist, all_mean, init_distributed, local_
 from echodsl.runtime.memory_use import MemoryUse, measure, return_segments
 from echodsl.runtime.trainlog import TrainLog
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps
+from echodsl.data.encode import default_latent_dir
 from echodsl.data.seeding import stable_seed
 
 CLIP_NORM = 1.0  # part of the fixed recipe
@@ -53,7 +54,7 @@ class TrainOptions:
     compile: bool = False
     device: str | None = None
     progress: bool = True
-    cache_dir: Path | None = None  # latent cache (default: none for pixels, out/latents for a VAE)
+    cache_dir: Path | None = None  # latent cache (default: none for pixels, the shared one for a VAE)
     init_from: Path | None = None  # a shared pretrained backbone's checkpoint (flow.pretrain > 0)
 
 
@@ -140,7 +141,8 @@ class Trainer:
         self.model.backbone.set_backend()
         if options.compile:
             compile_model(self.model)
-        cache = options.cache_dir or (options.out / "latents" if self.plan.backbone.codec != "pixels" else None)
+        # A VAE's latents come from the shared cache `echodsl data encode` fills (else encoded on first use).
+        cache = options.cache_dir or (default_latent_dir() if self.plan.backbone.codec != "pixels" else None)
         self.dataset = assemble.dataset_of(run, self.plan, cache)
         if len(self.dataset) == 0:
             raise UsageError("the data set has no training window long enough for this preset")

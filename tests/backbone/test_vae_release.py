@@ -4,6 +4,7 @@ VAE of the release's layout, saved both ways, encodes and decodes identically.""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -97,3 +98,59 @@ study real {
     assert release.setup_hash != runs["diffusers"].setup_hash
     codecs = [assemble.codec_cache(r).codec for r in runs.values()]
     assert codecs[0].fingerprint == codecs[1].fingerprint == WanCodec.from_pretrained(small_vae / "diffusers").fingerprint
+
+
+def test_data_encode_fills_the_cache_training_reads_and_resumes(small_vae, tmp_path, monkeypatch):
+    """`echodsl data encode` through the CLI: every frame once, sha256-checked, and a second
+    run (or a training dataset) reads the same files back instead of encoding."""
+    import json
+
+    from click.testing import CliRunner
+
+    import echodsl
+    from echodsl.cli import main
+    from echodsl.data.export import export_world
+    from echodsl.data.world import World, WorldConfig
+    from echodsl.runtime import assemble
+
+    monkeypatch.setenv("ECHODSL_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    export_world(World(WorldConfig(scenes=1, frames_per_scene=6, height=32, width=32, seed=0)), data, progress=False)
+    spec = tmp_path / "enc.mem"
+    spec.write_text(f"""
+profile i2v {{}}
+
+study real {{
+    backbone    wan(preset = wan2_1_1_3b, vae = "{small_vae / 'Wan2.1_VAE.pth'}")
+    data        cam(root = "data")
+    profiles    i2v
+}}
+""")
+    args = ["data", "encode", str(data), "--spec", str(spec), "--study", "real", "--json"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output)
+    assert summary["frames"] == 6 and summary["encoded"] == 6 and summary["sequences"] == 1
+    files = sorted(Path(summary["cache"]).rglob("*.safetensors"))
+    assert len(files) == 6
+
+    again = json.loads(CliRunner().invoke(main, args).output)
+    assert again["encoded"] == 0 and again["frames"] == 6  # resumed: all read back and checked
+
+    study = echodsl.load(spec).studies["real"]
+    run = assemble.RunConfig.from_study(study, study.profile("i2v"), 0, spec.parent)
+    from echodsl.data.encode import default_latent_dir
+
+    cache = assemble.codec_cache(run, default_latent_dir())
+    seq = assemble.source_of(run).sequence(0)
+    z = cache.encode(seq.frames([0, 5]))
+    assert cache.encoded == 0 and z.shape == (2, 16, 44, 80)
+
+    # a cached latent whose bytes changed is not trusted: it is encoded again
+    from safetensors.torch import load_file, save_file
+    from safetensors import safe_open
+
+    with safe_open(str(files[0]), "pt") as f:
+        meta = f.metadata()
+    save_file({"latent": load_file(str(files[0]))["latent"] + 1}, str(files[0]), metadata=meta)
+    assert json.loads(CliRunner().invoke(main, args).output)["encoded"] == 1
