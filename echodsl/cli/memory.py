@@ -43,8 +43,8 @@ def run_estimates(run, attention: str = "flash", card_gb: float = 80.0) -> list:
     return out
 
 
-def memory_lines(spec: Path, profile: str, study: str | None, attention: str, card_gb: float) -> tuple[list[str], bool]:
-    """Lines to print and whether the study's own recipe fits."""
+def memory_lines(spec: Path, profile: str, study: str | None, attention: str, card_gb: float) -> tuple[list[str], bool, list]:
+    """Lines to print, whether the study's own recipe fits, and the estimates."""
     import echodsl
     from echodsl.runtime.assemble import RunConfig
 
@@ -60,7 +60,7 @@ def memory_lines(spec: Path, profile: str, study: str | None, attention: str, ca
     lines += ["  with " + ("checkpointing = blocks" if e.dtype == estimates[0].dtype else
                            "checkpointing = blocks, dtype = bf16") + ": " + e.line(card_gb).split(": ", 1)[1]
               for e in estimates[1:]]
-    return lines, estimates[0].fits(card_gb)
+    return lines, estimates[0].fits(card_gb), estimates
 
 
 def dry_run_warnings(pairs, attention: str = "flash", card_gb: float = 80.0) -> list[str]:

@@ -78,7 +78,7 @@ def test_checkpointing_and_bf16_shrink_the_estimate_as_expected():
 
 
 def test_every_paper_profile_is_estimated_against_80_gb():
-    lines, fits = memory_lines(ROOT / "specs" / "paper.mem", "context_k20", "table1", "flash", 80.0)
+    lines, fits, _ = memory_lines(ROOT / "specs" / "paper.mem", "context_k20", "table1", "flash", 80.0)
     assert "context_k20:" in lines[1] and "of 80 GB" in lines[1] and "35200 tokens" in lines[1]
     assert not fits and "with checkpointing = blocks" in lines[2] and "(fits;" in lines[2]
 
@@ -98,3 +98,17 @@ def test_a_profile_that_cannot_fit_is_a_dry_run_warning():
     assert "with flow(checkpointing = blocks) it needs 33.7 GB" in warnings[0]
     tiny = TINY.studies["tiny"]
     assert dry_run_warnings([SimpleNamespace(run=RunConfig.from_study(tiny, tiny.profile("ctx_k3"), 0, ROOT))]) == []
+
+
+def test_explain_memory_on_the_command_line():
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "echodsl", "explain", str(ROOT / "specs" / "paper.mem"),
+                           "--profile", "context_k20", "--memory", "--json"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr  # the paper's recipe as written does not fit 80 GB
+    data = json.loads(done.stdout)
+    assert data["fits"] is False and data["estimates"][1]["checkpointing"] == "blocks"
+    assert data["estimates"][1]["total"] < 80e9 < data["estimates"][0]["total"]
