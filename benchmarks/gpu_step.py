@@ -1,12 +1,15 @@
-"""bf16 train step at the Wan2.1-1.3B shape: I2V, context K=5 and block_scan state.
+"""bf16 train step at the Wan2.1-1.3B shape (default: context K=20, as the study trains it).
 
 Random weights from the preset's config (``--config`` reads a local diffusers
-config.json instead); 352×640 frames → 21 latent frames of 16×44×80, batch 1. For each
-profile: step time (write_memory + forward + backward + AdamW), tokens/s and MFU against
-the GPU's bf16 dense peak, eager vs ``torch.compile``, SDPA vs flash-attn when installed.
+config.json instead); 352×640 frames → 21 latent frames of 16×44×80, batch 1, bf16
+weights, activation checkpointing per block (``--no-checkpointing`` keeps activations).
+For each profile: step time (write_memory + forward + backward + AdamW), tokens/s, MFU
+against the GPU's bf16 dense peak (model FLOPs: 6·params·tokens plus attention; the
+recomputation is not counted), the peak GPU memory beside ``explain --memory``'s
+estimate, eager vs ``torch.compile``, SDPA vs flash-attn when installed.
 Without CUDA it says so and exits 0.
 
-    python benchmarks/gpu_step.py [--steps 10] [--peak-tflops 989]
+    python benchmarks/gpu_step.py [--steps 10] [--peak-tflops 989] [--profiles context_k20,i2v]
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import torch
 # bf16 dense tensor-core peaks (TFLOP/s) by device-name fragment; --peak-tflops overrides.
 PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0, "4090": 165.0}
 PROFILES = {
+    "context_k20": "profile context_k20 { storage frames(k = 20, select = fov(samples = 512, recency = 0.05)) "
+                   "readout joint(placement = suffix) }",
     "i2v": "profile i2v {}",
     "context_k5": "profile context_k5 { storage frames(k = 5) readout joint(placement = suffix) }",
     "ssm_blockwise": "profile ssm_blockwise { storage state(dim = 256) recurrence block_scan(block = 4x4, every = 4) }",
@@ -61,6 +66,8 @@ def main() -> int:
     parser.add_argument("--config", default=None, help="local diffusers config.json of the DiT")
     parser.add_argument("--peak-tflops", type=float, default=None)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--no-checkpointing", action="store_true", help="keep every block's activations")
+    parser.add_argument("--profiles", default="context_k20", help=f"comma list of {', '.join(PROFILES)}")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("gpu_step: no CUDA device available; this benchmark needs a GPU (nothing measured).")
@@ -70,6 +77,7 @@ def main() -> int:
     from echodsl.backbone import make_backbone
     from echodsl.compiler import build, compile_model, lower
     from echodsl.compiler.explain import attention_flops
+    from echodsl.compiler.memory_estimate import estimate
     from echodsl.presets import backbone_config
 
     name = torch.cuda.get_device_name()
@@ -77,9 +85,11 @@ def main() -> int:
     backends = ["sdpa"] + (["flash_attn"] if importlib.util.find_spec("flash_attn") else [])
     print(f"{name}; torch {torch.__version__}; peak {peak / 1e12 if peak else float('nan'):.0f} TFLOP/s bf16; "
           f"backends {backends}; median of {args.steps} steps after 3 warm-up")
-    print(f"{'profile':14s} {'attn':10s} {'mode':9s} {'step s':>8s} {'tokens/s':>10s} {'MFU':>6s}")
-    for label, text in PROFILES.items():
-        profile = echodsl.loads(text).profiles[label]
+    checkpointing = "none" if args.no_checkpointing else "blocks"
+    print(f"{'profile':14s} {'attn':10s} {'mode':9s} {'step s':>8s} {'tokens/s':>10s} {'MFU':>6s} "
+          f"{'peak GB':>8s} {'est. GB':>8s}  (checkpointing {checkpointing}, bf16 weights)")
+    for label in args.profiles.split(","):
+        profile = echodsl.loads(PROFILES[label]).profiles[label]
         plan = lower(profile, backbone_config("wan2_1_1_3b", args.config))
         for backend in backends:
             for compiled in ([False] if args.no_compile else [False, True]):
@@ -88,6 +98,8 @@ def main() -> int:
                 model = build(plan, make_backbone("wan2_1_1_3b", args.config)).cuda().bfloat16()
                 model.backbone.dit.rope.float()  # rotary tables stay fp32, as diffusers keeps them
                 model.backbone.set_backend(backend)
+                model.checkpoint_blocks = checkpointing == "blocks"
+                torch.cuda.reset_peak_memory_stats()
                 if compiled:
                     compile_model(model)
                 step = statistics.median(run(model, args.steps + 3)[3:])
@@ -96,8 +108,11 @@ def main() -> int:
                 params = sum(p.numel() for p in model.parameters())
                 flops = 6 * params * tokens + attention_flops(plan)
                 mfu = flops / step / peak if peak else float("nan")
+                guess = estimate(plan, checkpointing=checkpointing, dtype="bf16", autocast=True,
+                                 attention="flash" if backend == "flash_attn" else "sdpa", parameters=params)
                 print(f"{label:14s} {backend:10s} {'compiled' if compiled else 'eager':9s} {step:8.3f} "
-                      f"{cfg.segment_frames * cfg.tokens_per_frame / step:10.0f} {mfu:6.1%}", flush=True)
+                      f"{cfg.segment_frames * cfg.tokens_per_frame / step:10.0f} {mfu:6.1%} "
+                      f"{torch.cuda.max_memory_allocated() / 1e9:8.1f} {guess.total / 1e9:8.1f}", flush=True)
                 del model
                 torch.cuda.empty_cache()
     return 0

@@ -85,6 +85,7 @@ class BackboneConfig:
     eps: float = 1e-6
     rope_max_seq_len: int = 1024
     fov_deg: float = 90.0  # horizontal field of view the per-token camera rays assume
+    text_encoder: str | None = None  # a local umT5 folder (wan(text_encoder = ...)); None: hashed captions
     source: str = field(default="preset")  # "preset" or the config file read
 
     @property

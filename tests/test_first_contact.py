@@ -88,6 +88,16 @@ def leaf_commands() -> dict[tuple[str, ...], click.Command]:
     return out
 
 
+# a study over the Latin-1 data tree (beside it), for commands that read a dataset through a spec
+CAM_STUDY = """profile p {}
+
+study encode {
+    backbone    wan(preset = tiny)
+    data        cam(root = "latin1")
+    profiles    p
+}
+"""
+
 CONTRACT: dict[tuple[str, ...], dict[str, Row]] = {
     ("validate",): {
         "missing file": Row(("validate", "{missing_spec}"), EXIT_USAGE, "{missing_spec}"),
@@ -117,6 +127,18 @@ CONTRACT: dict[tuple[str, ...], dict[str, Row]] = {
     ("data", "index"): {
         "missing root": Row(("data", "index", "{missing_dir}"), EXIT_USAGE, "{missing_dir}"),
         "data error": Row(("data", "index", "{latin1_tree}"), EXIT_ERRORS, "{latin1_captions}"),
+    },
+    ("data", "encode"): {
+        "missing root": Row(("data", "encode", "{missing_dir}", "--spec", "{spec}", "--study", "quickstart"),
+                            EXIT_USAGE, "{missing_dir}"),
+        "data error": Row(("data", "encode", "{latin1_tree}", "--spec", "{cam_spec}", "--study", "encode",
+                           "--cache", "{out}/latents"), EXIT_ERRORS, "{latin1_captions}"),
+        "missing file": Row(("data", "encode", "{latin1_tree}", "--spec", "{missing_spec}", "--study", "quickstart"),
+                            EXIT_USAGE, "{missing_spec}"),
+        "spec error": Row(("data", "encode", "{latin1_tree}", "--spec", "{check_error}", "--study", "quickstart"),
+                          EXIT_ERRORS, "{check_error}"),
+        "unknown name": Row(("data", "encode", "{latin1_tree}", "--spec", "{spec}", "--study", "qs_typo"),
+                            EXIT_USAGE, "qs_typo"),
     },
     ("data", "check"): {
         "missing root": Row(("data", "check", "{missing_dir}"), EXIT_USAGE, "{missing_dir}"),
@@ -236,6 +258,7 @@ def tree(tmp_path_factory) -> dict[str, str]:
     (tmp / "spec.mem").write_text(QUICKSTART.read_text(encoding="utf-8"), encoding="utf-8")
     (tmp / "syntax.mem").write_text(SYNTAX_ERROR, encoding="utf-8")
     (tmp / "check.mem").write_text(CHECK_ERROR, encoding="utf-8")
+    (tmp / "cam.mem").write_text(CAM_STUDY, encoding="utf-8")
     Store.open(tmp / "empty.db").close()
     with Store.open(tmp / "full.db") as store:
         populate(store, load_study())
@@ -245,7 +268,7 @@ def tree(tmp_path_factory) -> dict[str, str]:
     (tmp / "bad_ratings.csv").write_text("case_id,judge,score\nc1,rubric,not-a-number\n", encoding="utf-8")
     return {
         "spec": str(tmp / "spec.mem"), "missing_spec": str(tmp / "nope.mem"),
-        "syntax_error": str(tmp / "syntax.mem"), "check_error": str(tmp / "check.mem"),
+        "cam_spec": str(tmp / "cam.mem"), "syntax_error": str(tmp / "syntax.mem"), "check_error": str(tmp / "check.mem"),
         "missing_store": str(tmp / "none.db"), "missing_url": f"sqlite:///{tmp / 'none.db'}",
         "empty_store": str(tmp / "empty.db"), "full_store": str(tmp / "full.db"),
         "missing_dir": str(tmp / "no_such_dir"), "latin1_tree": str(data),

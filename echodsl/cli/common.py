@@ -25,7 +25,7 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 EXTRA_OF = {
     **dict.fromkeys(("sqlalchemy", "alembic", "tabulate", "matplotlib"), "store"),
     **dict.fromkeys(("diffusers", "einops", "safetensors", "torchmetrics", "PIL", "numpy", "tqdm", "scipy"), "model"),
-    "submitit": "slurm", "psycopg": "postgres", "flash_attn": "flash",
+    "submitit": "slurm", "psycopg": "postgres", "flash_attn": "flash", "transformers": "text",
 }
 
 

@@ -115,3 +115,33 @@ def preview(scene: int, split: str, out: str, size: int, away: int, as_json: boo
         emit_json(envelope(info), indent=None)
     else:
         click.echo(f"{out}: probe {info['probe']}, anchor {info['anchor']}, revisit frames {info['revisit']}")
+
+
+@data.command("encode")
+@click.argument("root", type=click.Path(file_okay=False, exists=True))
+@click.option("--spec", type=click.Path(dir_okay=False, exists=True), required=True,
+              help="Spec whose study sets the backbone (frame size, VAE, text encoder).")
+@click.option("--study", "study_name", required=True, help="Study to encode for.")
+@click.option("--cache", type=click.Path(file_okay=False), default=None,
+              help="Latent cache directory [$ECHODSL_CACHE/latents or ~/.cache/echodsl/latents].")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@guarded
+def encode_cmd(root: str, spec: str, study_name: str, cache: str | None, as_json: bool) -> None:
+    """Encode every frame (VAE latents) and caption (text encoder) of ROOT once, into the
+    caches training reads. Resumable: cached frames are checked against their sha256, not redone."""
+    from pathlib import Path
+
+    import echodsl
+    from echodsl.data.encode import encode_dataset
+    from echodsl.runtime.assemble import RunConfig
+
+    study = echodsl.load(spec).study(study_name)
+    if study.data.variant not in ("cam", "mind"):
+        raise UsageError(f"study `{study_name}` reads data {study.data.variant}(...), not a dataset on disk")
+    run = RunConfig.from_study(study, study.profiles[0], study.seeds[0], Path(spec).resolve().parent)
+    summary = encode_dataset(run, Path(root), Path(cache) if cache else None, progress=not as_json)
+    if as_json:
+        emit_json(envelope(summary.to_json()))
+    else:
+        click.echo(f"encoded {summary.encoded} of {summary.frames} frames ({summary.frames - summary.encoded} "
+                   f"already cached) in {summary.sequences} sequences, {summary.captions} captions -> {summary.cache}")

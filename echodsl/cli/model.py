@@ -38,10 +38,29 @@ def _profile(spec: str, name: str):
 @click.option("--preset", type=_PRESET, default="tiny", show_default=True)
 @click.option("--config", type=click.Path(), default=None, help="local diffusers config.json for the DiT")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object")
+@click.option("--memory", is_flag=True, help="estimate peak training memory at the study's shape instead "
+              "(exit 1 when the study's recipe does not fit the card)")
+@click.option("--study", default=None, help="with --memory: the study whose shape and recipe to use")
+@click.option("--card-gb", type=click.FloatRange(min=1), default=80.0, show_default=True,
+              help="with --memory: the accelerator's memory")
+@click.option("--attention", type=click.Choice(["flash", "sdpa", "math"]), default="flash", show_default=True,
+              help="with --memory: the attention kernel (math keeps the full attention matrix)")
 @guarded
-def explain(spec: str, name: str, preset: str, config: str | None, as_json: bool) -> None:
+def explain(spec: str, name: str, preset: str, config: str | None, as_json: bool, memory: bool,
+            study: str | None, card_gb: float, attention: str) -> None:
     """Module tree, parameters, memory tokens, attention FLOPs and graph breaks of a profile."""
     profile = _profile(spec, name)  # before torch: a spec error costs no start-up
+    if memory:
+        from pathlib import Path
+
+        from echodsl.cli.memory import memory_lines
+
+        lines, fits, estimates = memory_lines(Path(spec), name, study, attention, card_gb)
+        if as_json:
+            emit_json(envelope({"card_gb": card_gb, "fits": fits, "estimates": [e.to_json() for e in estimates]}))
+        else:
+            click.echo("\n".join(lines))
+        sys.exit(0 if fits else 1)
     from echodsl.compiler.explain import explain as run, render
 
     report = run(profile, preset, config)

@@ -70,6 +70,11 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
         emit_json({**render_result(result, as_json=True), "report": None if page is None else str(page)})
     else:
         click.echo(render_plan(result) if dry_run else render_result(result))
+        if dry_run:  # a profile that cannot fit an 80 GB card is known before a GPU is spent
+            from echodsl.cli.memory import dry_run_warnings
+
+            for warning in dry_run_warnings(result.pairs):
+                click.echo(warning, err=True)
         page = None if dry_run else write_study_report(result)  # after the table: it never costs the results
         if page is not None:
             click.echo(f"report: {page}")

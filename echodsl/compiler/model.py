@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from echodsl.backbone.action import ActionConditioner, ActionConfig
 from echodsl.backbone.wan import Stream, WanBackbone
@@ -43,6 +44,9 @@ class MemoryWorldModel(nn.Module):
             bb = backbone.config
             self.action = ActionConditioner(ActionConfig(bb.dim, plan.action_inject, bb.grid, bb.fov_deg))
         self.storage, self.readout = make_memory(plan)
+        # Recompute each block in the backward pass instead of keeping its activations
+        # (the trainer sets it from flow(checkpointing = blocks)); the numbers are unchanged.
+        self.checkpoint_blocks = False
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -78,13 +82,21 @@ class MemoryWorldModel(nn.Module):
         if memory is not None and self.readout is not None:
             carry = self.readout.prepare(bb, self.storage.read(memory), frames)
         x = e.x
+        recompute = self.checkpoint_blocks and torch.is_grad_enabled()
         for i in range(len(bb.blocks)):
-            target = Stream(x, e.mod, e.rotary, pre, post)
-            if carry is None:
-                (x,) = bb.run_block(i, [target], e.context)
+            if recompute:  # non-reentrant: any carry structure, and gradients reach closed-over tensors
+                x, carry = checkpoint(self._block, i, x, carry, e, pre, post, use_reentrant=False)
             else:
-                x, carry = self.readout.block(bb, i, target, e.context, carry)
+                x, carry = self._block(i, x, carry, e, pre, post)
         return bb.head(x, e.temb, frames)
+
+    def _block(self, i: int, x: torch.Tensor, carry, e, pre, post):
+        """Block ``i`` on the target tokens (B, N, D), through the read-out when memory is read."""
+        target = Stream(x, e.mod, e.rotary, pre, post)
+        if carry is None:
+            (x,) = self.backbone.run_block(i, [target], e.context)
+            return x, None
+        return self.readout.block(self.backbone, i, target, e.context, carry)
 
 
 def build(plan: MemoryPlan, backbone: WanBackbone, *, copy_backbone: bool = False) -> MemoryWorldModel:

@@ -80,10 +80,15 @@ class WanCodec:
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike) -> "WanCodec":
         """Load real weights from a local directory (a diffusers VAE folder, or a model
-        folder with a ``vae/`` subfolder). Never downloads."""
+        folder with a ``vae/`` subfolder) or the release's single ``Wan2.1_VAE.pth``.
+        Never downloads."""
         from diffusers import AutoencoderKLWan
 
         root = Path(path)
+        if root.is_file():
+            from echodsl.backbone.vae_release import load_release_vae
+
+            return cls(load_release_vae(root))
         sub = "vae" if (root / "vae" / "config.json").exists() else None
         if not (root / (sub or "") / "config.json").exists():
             raise DataError("no Wan VAE config.json here (expected a diffusers folder)", str(root))
@@ -115,6 +120,21 @@ def _fingerprint(module: torch.nn.Module) -> str:
     return "wan-" + h.hexdigest()[:32]
 
 
+def _digest(latent: torch.Tensor) -> str:
+    return hashlib.sha256(latent.contiguous().numpy().tobytes()).hexdigest()
+
+
+def _read_latent(path: Path) -> torch.Tensor:
+    """A cached latent; raises if its bytes differ from the sha256 written with it."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        latent, digest = f.get_tensor("latent"), (f.metadata() or {}).get("sha256")
+    if digest is not None and digest != _digest(latent):
+        raise ValueError(f"{path}: latent does not match its sha256")
+    return latent
+
+
 def make_codec(name: str, weights: str | os.PathLike | None = None) -> Codec:
     """``pixels``, or ``wan`` (real weights from ``weights``, else the tiny test VAE)."""
     if name == "pixels":
@@ -132,6 +152,7 @@ class LatentCache:
     def __init__(self, codec: Codec, root: str | os.PathLike | None = None):
         self.codec = codec
         self.root = Path(root) / codec.fingerprint if root is not None else None
+        self.encoded = 0  # frames this cache encoded (the rest it read back)
 
     def _path(self, frame: torch.Tensor) -> Path:
         h = hashlib.sha256(str(tuple(frame.shape)).encode() + frame.contiguous().numpy().tobytes())
@@ -148,17 +169,19 @@ class LatentCache:
         for i, p in enumerate(paths):
             if p.exists():
                 try:
-                    out[i] = load_file(str(p))["latent"]
+                    out[i] = _read_latent(p)
                     continue
-                except Exception:  # a torn write from a killed run: recompute it
+                except Exception:  # a torn write or a changed file: recompute it
                     pass
             missing.append(i)
         if missing:
             new = self.codec.encode(to_unit_range(frames[missing]))  # (n, C, h, w)
+            self.encoded += len(missing)
             for i, z in zip(missing, new):
                 out[i] = z
                 paths[i].parent.mkdir(parents=True, exist_ok=True)
                 tmp = paths[i].with_suffix(f".{os.getpid()}.tmp")
-                save_file({"latent": z.contiguous()}, str(tmp))
+                z = z.contiguous()
+                save_file({"latent": z}, str(tmp), metadata={"sha256": _digest(z)})
                 os.replace(tmp, paths[i])  # atomic: readers never see half a file
         return torch.stack(out)  # type: ignore[arg-type]

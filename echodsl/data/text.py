@@ -1,7 +1,8 @@
 """Caption embeddings for the DiT's text stream.
 
-No text encoder's weights can be obtained offline through the installed packages, so
-captions are embedded deterministically: each lower-cased word maps to a fixed random
+With ``TextConfig.encoder`` set (``wan(text_encoder = "path")``), captions go through that
+local umT5 encoder, cached on disk (``echodsl.backbone.text_encoder``). Without one (the
+offline default, and the tiny presets'), captions are embedded deterministically: each lower-cased word maps to a fixed random
 unit-scale vector seeded by the SHA-256 of the word, plus a sinusoidal position code.
 The same caption always gives the same (L, D) tensor on every machine; different captions
 (e.g. scenes with other objects) give different tensors. It carries identity, not meaning.
@@ -26,6 +27,13 @@ class TextConfig:
 
     dim: int = 64
     max_tokens: int = 16
+    encoder: str | None = None  # a local umT5 folder; None: the hashed word embedding below
+    cache_dir: str | None = None  # where encoder embeddings are cached (None: the user cache)
+
+    @classmethod
+    def of(cls, backbone) -> "TextConfig":
+        """The text stream a ``BackboneConfig`` expects (its width, length and encoder)."""
+        return cls(dim=backbone.text_dim, max_tokens=backbone.text_len, encoder=backbone.text_encoder)
 
 
 def _word_vector(word: str, dim: int) -> torch.Tensor:
@@ -34,7 +42,11 @@ def _word_vector(word: str, dim: int) -> torch.Tensor:
 
 
 def embed_caption(caption: str, config: TextConfig) -> torch.Tensor:
-    """Deterministic caption embedding (L, D) float32; all-zero rows are padding."""
+    """Caption embedding (L, D) float32; all-zero rows are padding."""
+    if config.encoder:
+        from echodsl.backbone.text_encoder import caption_encoder
+
+        return caption_encoder(config.encoder, config.max_tokens, config.dim, config.cache_dir)(caption)
     words = re.findall(r"[a-z0-9]+", caption.lower())[: config.max_tokens]
     out = torch.zeros(config.max_tokens, config.dim)
     if not words:

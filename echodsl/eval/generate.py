@@ -50,7 +50,7 @@ class Generator:
         self.trained, self.plan, self.model = trained, trained.plan, trained.model
         self.cache = assemble.codec_cache(trained.run)
         bb = self.plan.backbone
-        self.text = TextConfig(bb.text_dim, bb.text_len)
+        self.text = TextConfig.of(bb)
         flow = trained.run.flow
         self.steps = config.steps
         self.shift = flow.shift if config.shift is None else config.shift

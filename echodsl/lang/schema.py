@@ -175,6 +175,12 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
             # exactly one of preset/config; neither means preset = tiny (checker rule)
             "preset": Param("choice", None, choices=PRESETS),
             "config": Param("string", None, doc="path to a diffusers config.json or its directory"),
+            "weights": Param("string", None, doc="pretrained transformer: a local diffusers folder or the "
+                             "release's diffusion_pytorch_model.safetensors (none: random init)"),
+            "text_encoder": Param("string", None, doc="a local umT5 encoder folder with its tokenizer "
+                                  "(none: hashed word embeddings of the captions)"),
+            "vae": Param("string", None, doc="the Wan VAE: a local diffusers folder or the release's "
+                         "Wan2.1_VAE.pth (none: the tiny test VAE)"),
         },
     },
     "data": {
@@ -204,6 +210,11 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
             "pretrain": Param("int", 0, Range(lo=0), doc="steps of one shared I2V backbone that every "
                               "profile and seed of the study starts from (0: every run starts from scratch)"),
             "probe_every": Param("int", 0, Range(lo=0), doc="steps between memory-use diagnostics (0: only at the end)"),
+            "checkpointing": Param("choice", "none", choices=("none", "blocks"), doc="activation checkpointing: "
+                                   "blocks recomputes every transformer block in the backward pass"),
+            "dtype": Param("choice", "fp32", choices=("fp32", "bf16"), doc="parameter dtype (bf16 also halves "
+                           "gradients and AdamW states; CUDA autocasts to bf16 either way)"),
+            "accumulate": Param("int", 1, AT_LEAST_1, doc="micro-batches per optimizer step; must divide batch"),
         },
     },
     "eval": {

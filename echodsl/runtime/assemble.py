@@ -8,7 +8,7 @@ memory differs — the study's whole point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,8 @@ class RunConfig:
     @classmethod
     def from_study(cls, study: Study, profile: Profile, seed: int, base_dir: Path,
                    overrides: dict[str, Any] | None = None, **kw) -> "RunConfig":
-        return cls(profile, study.backbone, study.data, _override(study.train, overrides), study.eval, seed,
-                   base_dir, study.name, **kw)
+        return cls(profile, with_weights_hash(study.backbone, base_dir), study.data,
+                   _override(study.train, overrides), study.eval, seed, base_dir, study.name, **kw)
 
     @classmethod
     def standalone(cls, profile: Profile, seed: int = 0, base_dir: Path = Path("."),
@@ -109,20 +109,63 @@ def _override(train: Variant, overrides: dict[str, Any] | None) -> Variant:
     return Variant(variant=train.variant, args={**train.args, **(overrides or {})}) if overrides else train
 
 
+def with_weights_hash(backbone: Variant, base_dir: Path) -> Variant:
+    """``backbone`` with the sha256 of its pretrained weights (``weights_sha256``) and text
+    encoder (``text_encoder_sha256``): the bytes, not the paths, are part of the setup, so
+    two runs from different weights never compare as one setup."""
+    args = dict(backbone.args)
+    resolve = lambda value: Path(value) if Path(value).is_absolute() else base_dir / value  # noqa: E731
+    if args.get("weights") and "weights_sha256" not in args:
+        from echodsl.backbone.weights import weights_sha256
+
+        args["weights_sha256"] = weights_sha256(resolve(args["weights"]))
+    if args.get("vae") and "vae_sha256" not in args:
+        from echodsl.backbone.weights import weights_sha256
+
+        args["vae_sha256"] = weights_sha256(resolve(args["vae"]))
+    if args.get("text_encoder") and "text_encoder_sha256" not in args:
+        from echodsl.backbone.text_encoder import encoder_sha256
+
+        args["text_encoder_sha256"] = encoder_sha256(resolve(args["text_encoder"]))
+    return backbone if args == backbone.args else Variant(variant=backbone.variant, args=args)
+
+
+def weights_of(run: RunConfig) -> Path | None:
+    """The pretrained transformer weights a run starts from (None: random init)."""
+    weights = run.backbone.get("weights")
+    return run.resolve(weights) if weights else None
+
+
 def backbone_of(run: RunConfig) -> BackboneConfig:
-    config = run.backbone.get("config")
-    return backbone_config(run.backbone.get("preset") or "tiny", run.resolve(config) if config else None)
+    config, encoder = run.backbone.get("config"), run.backbone.get("text_encoder")
+    bb = backbone_config(run.backbone.get("preset") or "tiny", run.resolve(config) if config else None)
+    return replace(bb, text_encoder=str(run.resolve(encoder))) if encoder else bb
 
 
 def plan_of(run: RunConfig) -> MemoryPlan:
     return lower(run.profile, backbone_of(run))
 
 
-def make_model(plan: MemoryPlan, seed: int) -> torch.nn.Module:
-    """The backbone initialised from the seed alone, then the profile's memory attached."""
+def make_model(plan: MemoryPlan, seed: int, weights: Path | None = None,
+               expect_sha256: str | None = None) -> torch.nn.Module:
+    """The backbone initialised from the seed alone (or loaded from ``weights``), then the
+    profile's memory attached with its own init (zero gates: the loaded model's output)."""
     torch.manual_seed(seed)
     backbone = WanBackbone(plan.backbone)
-    return build(plan, backbone)
+    model = build(plan, backbone)
+    if weights is not None:
+        from echodsl.backbone.weights import describe, load_weights
+
+        report = load_weights(backbone.dit, weights)
+        if expect_sha256 and report.sha256 != expect_sha256:
+            raise UsageError(f"backbone weights {weights} changed since the study was planned "
+                             f"(sha256 {report.sha256[:12]} ≠ {expect_sha256[:12]})")
+        model.weights_report = report
+        if report.missing or report.unexpected:
+            import sys
+
+            print(describe(report), file=sys.stderr)
+    return model
 
 
 def source_of(run: RunConfig, split: str = "train"):
@@ -177,12 +220,18 @@ def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
         # Same windows for every profile: each starts after one segment of history.
         min_history=bb.segment_frames,
         seed=run.seed,
-        text=TextConfig(dim=bb.text_dim, max_tokens=bb.text_len),
+        text=TextConfig.of(bb),
     )
 
 
+def vae_of(run: RunConfig) -> Path | None:
+    """The VAE weights of a run: ``wan(vae = ...)`` in the spec, else ``RunConfig.vae``."""
+    vae = run.backbone.get("vae")
+    return run.resolve(vae) if vae else run.vae
+
+
 def codec_cache(run: RunConfig, cache_dir: Path | None = None) -> LatentCache:
-    return LatentCache(make_codec(backbone_of(run).codec, run.vae), cache_dir)
+    return LatentCache(make_codec(backbone_of(run).codec, vae_of(run)), cache_dir)
 
 
 def dataset_of(run: RunConfig, plan: MemoryPlan, cache_dir: Path | None = None) -> SegmentDataset:

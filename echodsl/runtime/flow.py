@@ -31,6 +31,9 @@ class FlowConfig:
     overlap_drop: float = 0.1  # chance a segment's retrieved memory is dropped (anchor kept)
     pretrain: int = 0  # steps of the shared I2V backbone every run starts from (0: from scratch)
     probe_every: int = 0  # steps between memory-use diagnostics during training (0: never)
+    checkpointing: str = "none"  # "blocks": recompute each transformer block in backward
+    dtype: str = "fp32"  # parameter dtype: "bf16" halves weights, gradients and AdamW states
+    accumulate: int = 1  # micro-batches per optimizer step (the batch is split into them)
 
     @classmethod
     def from_clause(cls, args: dict) -> "FlowConfig":

@@ -91,7 +91,7 @@ def return_segments(run: assemble.RunConfig, plan: MemoryPlan, cases: int) -> li
     world = assemble.world_of(run)
     cache = assemble.codec_cache(run)
     bb = plan.backbone
-    text_cfg = TextConfig(dim=bb.text_dim, max_tokens=bb.text_len)
+    text_cfg = TextConfig.of(bb)
     f, slots = bb.segment_frames, max(plan.memory_frames, 1)  # slots: as memory_input pads
     select, samples, recency = plan.storage.select, plan.storage.samples, plan.storage.recency
     out = []

@@ -14,6 +14,7 @@ Letters: B batch, F frames, M memory frames, C channels, h/w latent grid, L text
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -34,6 +35,7 @@ from echodsl.runtime.distributed import Dist, all_mean, init_distributed, local_
 from echodsl.runtime.memory_use import MemoryUse, measure, return_segments
 from echodsl.runtime.trainlog import TrainLog
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps
+from echodsl.data.encode import default_latent_dir
 from echodsl.data.seeding import stable_seed
 
 CLIP_NORM = 1.0  # part of the fixed recipe
@@ -52,7 +54,7 @@ class TrainOptions:
     compile: bool = False
     device: str | None = None
     progress: bool = True
-    cache_dir: Path | None = None  # latent cache (default: none for pixels, out/latents for a VAE)
+    cache_dir: Path | None = None  # latent cache (default: none for pixels, the shared one for a VAE)
     init_from: Path | None = None  # a shared pretrained backbone's checkpoint (flow.pretrain > 0)
 
 
@@ -97,6 +99,9 @@ class FlowLoss(nn.Module):
 
     def forward(self, latents, noise, t, actions, text, mem_latents, mem_actions, mem_mask):
         frames = latents.shape[1]
+        dtype = next(self.model.parameters()).dtype  # bf16 under flow(dtype = bf16)
+        latents, noise, actions, text, mem_latents, mem_actions = (
+            x.to(dtype) for x in (latents, noise, actions, text, mem_latents, mem_actions))
         noisy = interpolate(latents, noise, t)  # (B, F, C, h, w)
         noisy = torch.cat([latents[:, :1], noisy[:, 1:]], dim=1)  # the anchor stays clean
         memory = None
@@ -116,18 +121,28 @@ class Trainer:
         self.flow = run.flow
         if self.flow.batch % self.env.world:
             raise UsageError(f"batch {self.flow.batch} does not divide over {self.env.world} processes")
+        if (self.flow.batch // self.env.world) % self.flow.accumulate:
+            raise UsageError(f"batch {self.flow.batch} over {self.env.world} process(es) does not split into "
+                             f"accumulate = {self.flow.accumulate} equal micro-batches")
         self.plan = assemble.plan_of(run)
-        self.model = assemble.make_model(self.plan, run.seed)
+        self.model = assemble.make_model(self.plan, run.seed, assemble.weights_of(run),
+                                         run.backbone.get("weights_sha256"))
         if self.flow.pretrain:
             if options.init_from is None:
                 raise UsageError(f"this recipe fine-tunes a pretrained backbone (pretrain = {self.flow.pretrain}) "
                                  "but none was given", hint="run it through `echodsl study`, or `echodsl train`")
             load_backbone(self.model, options.init_from)
+        if self.flow.dtype == "bf16":
+            # Parameters only: buffers such as Wan's rotary tables keep their precision.
+            for p in self.model.parameters():
+                p.data = p.data.to(torch.bfloat16)
+        self.model.checkpoint_blocks = self.flow.checkpointing == "blocks"
         self.model = self.model.to(self.env.device)
         self.model.backbone.set_backend()
         if options.compile:
             compile_model(self.model)
-        cache = options.cache_dir or (options.out / "latents" if self.plan.backbone.codec != "pixels" else None)
+        # A VAE's latents come from the shared cache `echodsl data encode` fills (else encoded on first use).
+        cache = options.cache_dir or (default_latent_dir() if self.plan.backbone.codec != "pixels" else None)
         self.dataset = assemble.dataset_of(run, self.plan, cache)
         if len(self.dataset) == 0:
             raise UsageError("the data set has no training window long enough for this preset")
@@ -228,19 +243,28 @@ class Trainer:
         batch = self.batch(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, self.flow.lr, self.flow.steps)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.env.device.type == "cuda")
-        with autocast:
-            loss = self.loss_module(*batch)
-        loss_value = float(all_mean(loss.detach(), self.env))
+        # The batch is split into ``accumulate`` micro-batches, each backpropagated at once
+        # (its activations freed) with gradients summed; a spike is only known after all
+        # of them, so a skipped step discards its gradients instead of never computing them.
+        parts = self.flow.accumulate
+        self.optimizer.zero_grad(set_to_none=True)
+        losses = []
+        for k, micro in enumerate(_micro_batches(batch, parts)):
+            defer_sync = k < parts - 1 and isinstance(self.loss_module, DistributedDataParallel)
+            with self.loss_module.no_sync() if defer_sync else contextlib.nullcontext():
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.env.device.type == "cuda"):
+                    loss = self.loss_module(*micro)
+                (loss / parts if parts > 1 else loss).backward()
+            losses.append(loss.detach())
+        loss_value = float(all_mean(sum(losses) / parts if parts > 1 else losses[0], self.env))
         if not torch.isfinite(torch.tensor(loss_value)):
             raise RuntimeFailure(f"loss is {loss_value} at step {self.step}; lower the learning rate")
         mean = sum(self.accepted) / len(self.accepted) if self.accepted else 0.0
         skip = len(self.accepted) >= SPIKE_WARMUP and loss_value > self.flow.spike * mean
-        self.optimizer.zero_grad(set_to_none=True)
         if skip:
+            self.optimizer.zero_grad(set_to_none=True)
             self.skipped += 1
         else:
-            loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), CLIP_NORM)
             self.optimizer.step()
             self.accepted = (self.accepted + [loss_value])[-SPIKE_WINDOW:]
@@ -295,6 +319,13 @@ class Trainer:
         rate = (self.step - start_step) / elapsed if elapsed > 0 else 0.0
         return TrainResult(self.step, loss, self.skipped, rate, self.options.out, last, samples, self.env.main,
                            list(log.history))
+
+
+def _micro_batches(batch: tuple[torch.Tensor, ...], parts: int) -> list[tuple[torch.Tensor, ...]]:
+    """Split every batch tensor (B, ...) into ``parts`` equal micro-batches along B."""
+    if parts == 1:
+        return [batch]
+    return list(zip(*(t.chunk(parts) for t in batch)))
 
 
 def _progress(enabled: bool, total: int, initial: int, name: str):
