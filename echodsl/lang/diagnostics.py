@@ -58,6 +58,8 @@ CODES: dict[str, str] = {
     "E123": "listed twice",
     "E124": "sweep expands to too many profiles",
     "E125": "name too long",
+    "E126": "k conflicts with tail(n)",
+    "E127": "carried state without a contiguous history",
     # warnings
     "W201": "token budget exceeded",
 }

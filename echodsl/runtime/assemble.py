@@ -156,8 +156,8 @@ def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
         select=storage.select,
         fov_samples=storage.samples,
         recency=storage.recency,
+        chronological=storage.chronological,
         overlap_drop=run.flow.overlap_drop,
-        history=storage.history,
         # Same windows for every profile: each starts after one segment of history.
         min_history=bb.segment_frames,
         seed=run.seed,
