@@ -104,8 +104,9 @@ def compare(study, setup, by, design, only_changed, baseline, output_format, str
         from echodsl.store.paired import legend
         text += legend(table.document["baseline"])
     _echo(text)
-    for line in render_confounds(confounds):
-        click.echo(line, err=True)
+    if not (as_json or output_format == "json"):  # JSON carries them in "confounds"
+        for line in render_confounds(confounds):
+            click.echo(line, err=True)
     if strict and confounds:
         raise SystemExit(1)
 
