@@ -2,7 +2,7 @@
 
 A preset fixes everything the study holds constant across memory designs: the frame and
 latent geometry, the codec, the DiT's width and depth, the segment length, the frame
-stride and the history a summary or state memory reads. The language layer (token-budget
+stride. The language layer (token-budget
 warning, the ``wan(preset = ...)`` choices), the data layer (frame size, stride, codec),
 the compiler and the runner all read this table; nothing keeps a copy.
 
@@ -24,19 +24,19 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(
         codec="pixels", frame_hw=(32, 32), frame_stride=1, latent_channels=3, latent_hw=(32, 32), patch_size=(1, 4, 4),
         num_attention_heads=4, attention_head_dim=32, ffn_dim=256, num_layers=4,
-        text_dim=32, text_len=8, freq_dim=64, segment_frames=5, history_frames=8, max_tokens=2048,
+        text_dim=32, text_len=8, freq_dim=64, segment_frames=5, max_tokens=2048,
     ),
     "small": dict(
         codec="pixels", frame_hw=(64, 64), frame_stride=1, latent_channels=3, latent_hw=(64, 64), patch_size=(1, 4, 4),
         num_attention_heads=4, attention_head_dim=64, ffn_dim=1024, num_layers=8,
-        text_dim=64, text_len=16, freq_dim=128, segment_frames=9, history_frames=8, max_tokens=8192,
+        text_dim=64, text_len=16, freq_dim=128, segment_frames=9, max_tokens=8192,
     ),
     # Takes frames 0, 4, ..., 80 of each 81-frame window, like the study's code; the VAE
     # compresses 352x640 frames 8x spatially.
     "wan2_1_1_3b": dict(
         codec="wan", frame_hw=(352, 640), frame_stride=4, latent_channels=16, latent_hw=(44, 80), patch_size=(1, 2, 2),
         num_attention_heads=12, attention_head_dim=128, ffn_dim=8960, num_layers=30,
-        text_dim=4096, text_len=512, freq_dim=256, segment_frames=21, history_frames=20, max_tokens=40960,
+        text_dim=4096, text_len=512, freq_dim=256, segment_frames=21, max_tokens=40960,
     ),
 }
 
@@ -78,7 +78,6 @@ class BackboneConfig:
     text_len: int  # caption tokens per sample
     freq_dim: int
     segment_frames: int  # anchor + generated frames in one training segment
-    history_frames: int  # frames a summary or state memory reads
     max_tokens: int
     cross_attn_norm: bool = True
     qk_norm: str = "rms_norm_across_heads"

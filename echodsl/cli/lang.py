@@ -11,6 +11,7 @@ import click
 from echodsl.cli.common import EXIT_ERRORS, EXIT_OK, emit_json, guarded
 from echodsl.lang.api import load
 from echodsl.lang.api import LoadOptions
+from echodsl.lang.history import describe as describe_history, history_of
 from echodsl.lang.render import FORMATS, SourceCache, render_concise, render_full, render_github, report_json
 from echodsl.lang.workspace import format_file, spec_files, validate_paths
 
@@ -77,17 +78,18 @@ def fmt(paths, check, show_diff):
 @click.command(epilog="Exit codes: 0 shown, 1 the spec has errors, 2 usage or IO problem.")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--profile", "profile_name", help="Show one profile, sweep member, or every member of a sweep.")
-@click.option("--json", "as_json", is_flag=True, help='Print a list of {"profile", "spec_hash", "canonical"}.')
+@click.option("--json", "as_json", is_flag=True, help='Print a list of {"profile", "spec_hash", "canonical", "history"}.')
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Directory imports may reach.")
 @guarded
 def show(spec, profile_name, as_json, root):
     """Print resolved profiles (extends applied, sweeps expanded, defaults filled) and their spec_hash."""
     doc = load(spec, options=LoadOptions(root=root))
     profiles = doc.select(profile_name) if profile_name else doc.own_profiles()
-    rows = [{"profile": p.name, "spec_hash": p.spec_hash, "canonical": p.canonical()} for p in profiles]
+    rows = [{"profile": p.name, "spec_hash": p.spec_hash, "canonical": p.canonical(),
+             "history": history_of(p.canonical())} for p in profiles]
     if as_json:
         emit_json(rows)
         return
     for row in rows:
-        click.echo(f"profile {row['profile']}\nspec_hash: {row['spec_hash']}")
+        click.echo(f"profile {row['profile']}\nspec_hash: {row['spec_hash']}\nhistory: {describe_history(row['canonical'])}")
         click.echo(json.dumps(row["canonical"], indent=2, sort_keys=True) + "\n")

@@ -14,7 +14,8 @@ from echodsl.errors import StoreError, UsageError
 from echodsl.jsonout import envelope
 
 FORMATS = ("text", "md", "latex", "csv", "json")
-EPILOG_EXIT = "Exit codes: 0 success, 2 usage problem, or a store that is missing, unreadable or too new."
+EPILOG_EXIT = ("Exit codes: 0 success, 1 confounded designs under --strict (compare), 2 usage problem, "
+               "or a store that is missing, unreadable or too new.")
 
 
 def _store_options(fn):
@@ -80,20 +81,26 @@ def _selection(fn):
 @click.option("--baseline", metavar="PROFILE", help="Add paired differences to this design (per probe and seed); "
               "`auto`: the anchor-only design.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Exit 1 when the designs differ in anything but the memory "
+              "representation (history, action, placement, recipe).")
 @_store_options
 @guarded
-def compare(study, setup, by, design, only_changed, baseline, output_format, store_url, as_json) -> None:
+def compare(study, setup, by, design, only_changed, baseline, output_format, strict, store_url, as_json) -> None:
     """Table 1: one row per design, mean ± 95% CI over seeds; n/a where unmeasured.
 
     With --baseline, each design's difference to the baseline is taken case by case on the
     shared probes: ΔX = mean of (design − baseline) over (seed, probe) pairs ± its paired
     95% t-interval, and (k/n) = pairs where the design did better."""
     from echodsl.store.compare import compare as build
+    from echodsl.store.confounds import group_confounds, render_confounds
     from echodsl.store.export import comparison_table, render
     with _open(store_url) as store:
         require_names(store, study=study, setup=setup)
-        table = comparison_table(build(store, study=study, setup=setup, by=by, design=design,
-                                       only_changed=only_changed, baseline=baseline))
+        comparison = build(store, study=study, setup=setup, by=by, design=design, only_changed=only_changed,
+                           baseline=baseline)
+    table = comparison_table(comparison)
+    confounds = group_confounds(comparison.groups)
+    table.document["confounds"] = [c.to_json() for c in confounds]
     text = render(table, "json" if as_json else output_format)
     if "baseline" in table.document and not as_json and output_format in ("text", "md"):
         from echodsl.store.paired import legend
@@ -105,6 +112,11 @@ def compare(study, setup, by, design, only_changed, baseline, output_format, sto
         for warning in table.document["warnings"]:
             click.echo(f"warning: {warning}", err=True)
     _echo(text)
+    if not (as_json or output_format == "json"):  # JSON carries them in "confounds"
+        for line in render_confounds(confounds):
+            click.echo(line, err=True)
+    if strict and confounds:
+        raise SystemExit(1)
 
 
 @results.command("export", epilog=EPILOG_EXIT)

@@ -12,7 +12,7 @@ from echodsl.cli.common import check_spec_names, emit_json, guarded
 
 
 @click.command(epilog="Exit codes: 0 every pair finished (or was already, or another process trains it), "
-                      "1 a pair failed or the spec has errors, 2 usage or IO problem, 130/143 stopped by "
+                      "1 a pair failed, the spec has errors, or (--strict) the designs are confounded, 2 usage or IO problem, 130/143 stopped by "
                       "SIGINT/SIGTERM (each running pair checkpointed and marked interrupted). Re-running "
                       "skips finished pairs and resumes interrupted ones from their newest intact checkpoint; "
                       "any number of study processes may share one store (each pair is trained once).")
@@ -35,15 +35,19 @@ from echodsl.cli.common import check_spec_names, emit_json, guarded
               envvar="ECHODSL_STORE_RETRY", help="How long a pair rides out an unreachable or locked store "
               "(training goes on, writes wait) before it checkpoints and stops [env ECHODSL_STORE_RETRY].")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or outcomes as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1, before training anything, when the study's designs differ in "
+              "anything but the memory representation (history, action, placement).")
 @guarded
 def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval_cases, eval_steps, runs_dir,
-          device, store_retry, as_json):
+          device, store_retry, as_json, strict):
     """Run a study: train each profile × seed, evaluate all branches, record in the store, compare."""
     check_spec_names(spec, study=study)  # before torch: a spec error or typo costs no start-up
     if store is not None:
         from echodsl.store.naming import name_store
         name_store(store)  # a directory, or a file in a missing directory: said now
-    from echodsl.cli.study_render import render_plan, render_result, write_study_report
+    from dataclasses import replace
+
+    from echodsl.cli.study_render import render_plan, render_result, study_confounds, write_study_report
     from echodsl.runner.launch import LaunchOptions
     from echodsl.runner.study import StudyRequest, run_study
     from echodsl.eval.plan import EvalSizes
@@ -54,7 +58,14 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
     echo = (lambda o: None) if as_json else (lambda o: click.echo(f"[{o.status}] {o.pair.label}"
                                                                    + (f": {o.error}" if o.error else ""), err=True))
     from echodsl.runner.signals import RunInterrupted
+    from echodsl.store.confounds import render_confounds
 
+    if strict and not dry_run:
+        confounds = study_confounds(run_study(replace(request, dry_run=True), lambda o: None))
+        if confounds:
+            for line in render_confounds(confounds):
+                click.echo(line, err=True)
+            raise SystemExit(1)
     try:
         result = run_study(request, echo)
     except RunInterrupted as exc:
@@ -78,4 +89,4 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
         page = None if dry_run else write_study_report(result)  # after the table: it never costs the results
         if page is not None:
             click.echo(f"report: {page}")
-    raise SystemExit(1 if result.failed else 0)
+    raise SystemExit(1 if result.failed or (strict and study_confounds(result)) else 0)

@@ -9,16 +9,25 @@ import click
 from tabulate import tabulate
 
 from echodsl.jsonout import envelope
+from echodsl.lang.history import describe as describe_history
 from echodsl.runner.study import StudyResult
+from echodsl.store.confounds import design_confounds, render_confounds
 from echodsl.store.engine import redact_url, resolve_url
 
 
 def render_plan(result: StudyResult) -> str:
-    rows = [(p.profile, p.seed, result.status[p], p.spec_hash[:12], str(p.run_dir)) for p in result.pairs]
+    rows = [(p.profile, p.seed, result.status[p], p.spec_hash[:12], describe_history(p.run.profile.canonical()),
+             str(p.run_dir)) for p in result.pairs]
     counts = {s: sum(1 for v in result.status.values() if v == s) for s in ("done", "resume", "new")}
     head = f"{len(result.pairs)} runs: {counts['done']} done, {counts['resume']} to resume, {counts['new']} new"
-    return head + f" (store: {redact_url(result.store)})\n" + tabulate(rows, headers=["profile", "seed", "status", "spec_hash",
-                                                                          "run directory"])
+    text = head + f" (store: {redact_url(result.store)})\n" + tabulate(
+        rows, headers=["profile", "seed", "status", "spec_hash", "history", "run directory"])
+    return text + "".join(f"\n{w}" for w in render_confounds(study_confounds(result)))
+
+
+def study_confounds(result: StudyResult):
+    """What, besides the memory representation, differs between the study's designs."""
+    return design_confounds({p.profile: p.run.profile.canonical() for p in result.pairs})
 
 
 def render_result(result: StudyResult, as_json: bool = False):
@@ -40,18 +49,20 @@ def render_result(result: StudyResult, as_json: bool = False):
                                    "run_dir": str(p.run_dir)} for p in result.pairs],
                          "failed": [{"profile": o.pair.profile, "seed": o.pair.seed, "error": o.error}
                                     for o in result.failed],
-                         "comparison": None if table is None else table.document})
+                         "comparison": None if table is None else table.document,
+                         "confounds": [c.to_json() for c in study_confounds(result)]})
     lines = [f"{sum(o.status == s for o in result.outcomes)} {s}" for s in ("finished", "skipped", "failed")]
     busy = sum(o.status == "busy" for o in result.outcomes)
     if busy:
         lines.append(f"{busy} being trained by another process")
     text = f"study {study}: " + ", ".join(lines) + f" (store: {redact_url(result.store)})\n"
     if table is None:
-        return text
+        return text + "".join(f"{w}\n" for w in render_confounds(study_confounds(result)))
     text += "\n" + render(table, "text")
     text += legend(table.document["baseline"]) if "baseline" in table.document else ""
     text += "".join(f"warning: {w}\n" for w in table.document["warnings"])
-    return text + definitions_legend(table)
+    text += definitions_legend(table)
+    return text + "".join(f"{w}\n" for w in render_confounds(study_confounds(result)))
 
 
 def _store_gone(result: StudyResult) -> bool:

@@ -17,6 +17,7 @@ from echodsl.backbone import make_backbone
 from echodsl.compiler.model import MemoryWorldModel, build
 from echodsl.compiler.plan import MemoryPlan, build_hash, lower
 from echodsl.jsonout import envelope
+from echodsl.lang.history import describe as describe_history
 from echodsl.lang.model import Profile
 from echodsl.memory.base import MemoryInput
 from echodsl.memory.families import readout_of
@@ -30,6 +31,7 @@ class ExplainReport:
     build_hash: str
     preset: str
     family: str
+    history: str  # which past frames the memory is written from (lang.history.describe)
     attention_backend: str
     module_tree: str
     parameters: dict[str, int]  # trainable: backbone, action, memory
@@ -111,7 +113,7 @@ def explain(profile: Profile, preset: str = "tiny", config: str | None = None, *
     nb, nc, reasons = graph_breaks(model) if breaks else (None, None, [])
     return ExplainReport(
         profile=profile.name, spec_hash=profile.spec_hash, build_hash=build_hash(), preset=preset,
-        family=plan.family, attention_backend=model.backbone.backend, module_tree=memory_tree(model),
+        family=plan.family, history=describe_history(profile.canonical()), attention_backend=model.backbone.backend, module_tree=memory_tree(model),
         parameters={"backbone": _trainable(model.backbone), "action": _trainable(model.action),
                     "memory": _trainable(model.storage) + _trainable(model.readout)},
         memory_frames=plan.memory_frames, memory_tokens=plan.memory_tokens, sequence_tokens=plan.sequence_tokens,
@@ -126,6 +128,7 @@ def render(report: ExplainReport) -> str:
     lines = [
         f"profile {report.profile}  ({report.family}, preset {report.preset}, attention {report.attention_backend})",
         f"spec_hash {report.spec_hash}",
+        f"history: {report.history}",
         f"build_hash {report.build_hash}",
         f"trainable parameters: backbone {p['backbone']:,}  action {p['action']:,}  memory {p['memory']:,}",
         f"memory: {report.memory_frames} frames -> {report.memory_tokens} tokens "

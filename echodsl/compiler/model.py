@@ -80,7 +80,13 @@ class MemoryWorldModel(nn.Module):
             pre, post = (a, None) if self.plan.action_inject == "pre_norm" else (None, a)
         carry = None
         if memory is not None and self.readout is not None:
-            carry = self.readout.prepare(bb, self.storage.read(memory), frames)
+            if getattr(self.storage, "mixture", None) is not None:
+                b = latents.shape[0]
+                query = bb.patchify(latents[:, 1:]).view(b, -1, bb.config.dim).mean(dim=1)  # (B, D): targets' mean token
+                tokens = self.storage.read(memory, query)
+            else:
+                tokens = self.storage.read(memory)
+            carry = self.readout.prepare(bb, tokens, frames)
         x = e.x
         recompute = self.checkpoint_blocks and torch.is_grad_enabled()
         for i in range(len(bb.blocks)):

@@ -18,7 +18,7 @@ from echodsl.memory.families import (ReadoutPlan, StorageConfig, family_of, lowe
 from echodsl.presets import BackboneConfig, backbone_config
 
 # Bump when lowering or any memory module changes what a profile builds.
-LOWERING_VERSION = "2"  # 2: ungated joint read-out, memory frames take the targets' camera conditioning
+LOWERING_VERSION = "3"  # 2: ungated joint read-out, memory frames take the targets' camera conditioning; 3: one history (k, select) for every family, moc
 
 
 @dataclass(frozen=True)

@@ -51,12 +51,12 @@ class RetrievalCheck:
 
     @classmethod
     def from_profile(cls, profile, **kw) -> "RetrievalCheck":
-        """From a resolved profile whose storage is ``frames(k, select = fov(...))``: its
-        family's own lowering says what it retrieves."""
+        """From a resolved profile whose storage retrieves by ``select = fov(...)`` (every
+        storage family does by default): its family's own lowering says what it retrieves."""
         storage = family_of(profile.storage.variant).lower(profile, backbone_config("tiny"))
-        if storage.select != "fov" or storage.history is not None:
+        if storage.select != "fov" or not storage.memory_frames:
             raise UsageError(f"profile {profile.name} does not retrieve frames by fov",
-                             hint="pick a profile with storage frames(k = ..., select = fov(...))")
+                             hint="pick a profile whose storage has select = fov(...) (the default)")
         return cls(k=storage.memory_frames, samples=storage.samples, recency=storage.recency,
                    key=storage.key, overlap=storage.overlap, depth_range=(NEAR_M, storage.far),
                    source=f"profile {profile.name}", **kw)

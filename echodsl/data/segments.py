@@ -1,10 +1,10 @@
 """Training segments (the batch contract of docs/contracts.md) from any sequence source.
 
 A segment is ``segment_frames`` frames taken every ``frame_stride`` frames from a window
-start; frame 0 is the anchor. Its memory is chosen from the frames before the window by
-:func:`echodsl.data.retriever.select_memory` (the same call the rollout sampler makes),
-given only a selection kind and a count, never a Profile. Overlap-drop (the seed's 10%)
-empties the memory of a segment, keeping the anchor.
+start; frame 0 is the anchor. Its memory is chosen from every frame before the window by
+:func:`echodsl.data.history.pick_history` (the same call every rollout chunk makes),
+given only a selection kind, a count and an order, never a Profile. Overlap-drop (the
+seed's 10%) empties the memory of a segment, keeping the anchor.
 
 Letters: F segment frames, M memory frames, C latent channels, H/W pixels, h/w latent grid,
 L text tokens, D text width.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from torch.utils.data import Dataset
 
-from echodsl.data import retriever
+from echodsl.data import history, retriever
 from echodsl.data.camera import relative_actions
 from echodsl.data.codec import LatentCache, make_codec
 from echodsl.data.sequence import SequenceSource, to_unit_range
@@ -34,21 +34,21 @@ class SamplerConfig:
     frame_stride: int = 1
     window_stride: int = 4  # spacing of window starts within a sequence
     memory: int = 4  # M: memory slots per segment (padding is masked out)
-    select: str = "fov"  # "fov" | "recent" | "uniform"
+    select: str = "fov"  # "fov" | "recent" | "uniform" | "tail"
     fov_samples: int = 512
     recency: float = 0.0
     fov_key: str = "middle"  # "middle" (the segment's middle frame) | "targets"
     fov_overlap: str = "symmetric"  # "symmetric" | "bounded" | "unbounded"
     depth_range: tuple[float, float] = (0.3, 3.0)  # metres compared in the frusta (the far limit)
+    chronological: bool = False  # memory written oldest -> newest whatever select's order
     overlap_drop: float = 0.1  # chance a segment's memory is dropped (anchor kept)
-    history: int | None = None  # candidate past frames (the most recent ones); None = all
     min_history: int = 0  # windows must start at or after this frame
     seed: int = 0
     text: TextConfig = field(default_factory=TextConfig)
 
     def __post_init__(self) -> None:
-        if self.select not in retriever.SELECTS:
-            raise ValueError(f"select must be one of {retriever.SELECTS}, got {self.select!r}")
+        if self.select not in history.SELECTS:
+            raise ValueError(f"select must be one of {history.SELECTS}, got {self.select!r}")
         if self.fov_key not in retriever.KEYS or self.fov_overlap not in retriever.OVERLAPS:
             raise ValueError(f"fov_key must be one of {retriever.KEYS} and fov_overlap one of "
                              f"{retriever.OVERLAPS}, got {self.fov_key!r} and {self.fov_overlap!r}")
@@ -98,7 +98,8 @@ class SegmentDataset(Dataset):
         return len(self.windows)
 
     def set_epoch(self, epoch: int) -> None:
-        """Re-draw overlap-drop (and fov samples) for a new epoch."""
+        """Re-draw overlap-drop for a new epoch (the history of a window never changes:
+        it is what a rollout anchored there would read)."""
         self.epoch = epoch
 
     def memory_for(self, index: int) -> list[int]:
@@ -112,14 +113,10 @@ class SegmentDataset(Dataset):
 
     def _memory(self, seq, start: int, frame_idx: list[int], index: int) -> list[int]:
         c = self.config
-        candidates = list(range(start))[-c.history:] if c.history else list(range(start))
-        if not candidates:
-            return []
-        chosen = retriever.select_memory(
-            c.select, c.memory, seq.poses[candidates], seq.poses[frame_idx[1:]], seq.intrinsics,
-            seq.height, seq.width, samples=c.fov_samples, recency=c.recency, key=c.fov_key,
-            overlap=c.fov_overlap, depth_range=c.depth_range, seed=stable_seed(c.seed, self.epoch, index, "fov"))
-        return [candidates[i] for i in chosen]
+        return history.pick_history(c.select, c.memory, seq.poses[:start], seq.poses[frame_idx[1:]], seq.intrinsics,
+                                    seq.height, seq.width, samples=c.fov_samples, recency=c.recency, key=c.fov_key,
+                                    overlap=c.fov_overlap, depth_range=c.depth_range,
+                                    chronological=c.chronological)
 
     def __getitem__(self, index: int) -> dict:
         c = self.config

@@ -92,8 +92,8 @@ class Generator:
         poses = poses.float()
         device = next(self.model.parameters()).device
         state: MemoryState | None = None
-        # An incremental family's memory is every chunk's writes up to c; any other's is chunk c's alone.
-        first = 0 if family_of(self.plan.storage.kind).incremental else c
+        # A carried state's memory is every chunk's writes up to c; any other's is chunk c's alone.
+        first = 0 if family_of(self.plan.storage.kind).carries(self.plan.storage) else c
         for k in range(first, c + 1):
             state = memory_for_chunk(self.model, self.plan, result.latents, poses, result.memory_indices[k],
                                      result.chunks[k][0] - 1, state, device)

@@ -59,6 +59,8 @@ CODES: dict[str, str] = {
     "E124": "sweep expands to too many profiles",
     "E125": "name too long",
     "E126": "trains on evaluation data",
+    "E127": "k conflicts with tail(n)",
+    "E128": "carried state without a contiguous history",
     # warnings
     "W201": "token budget exceeded",
 }

@@ -84,6 +84,15 @@ def _table(clauses: dict[str, dict[str, dict[str, Param]]], notes: dict[str, str
     return lines
 
 
+HISTORY_SELECTS = {
+    "fov": "the frames that see most of the targets' field of view (points sampled in their frusta), "
+           "`recency` weighting later frames in the tie-break; oldest first",
+    "recent": "the k - 1 frames just before the segment, oldest first",
+    "uniform": "k - 1 frames evenly spaced over the whole past, oldest first",
+    "tail": "the n frames just before the segment, newest first (the released Echo-Memory code's order)",
+}
+
+
 def render() -> str:
     requires = {f"readout.{r}": "requires storage " + " or ".join(s) for r, s in schema.READOUT_REQUIRES.items()}
     for variant in list(schema.PROFILE_CLAUSES["compression"])[1:]:
@@ -106,6 +115,16 @@ def render() -> str:
     out += ["A profile that writes no `readout` gets the default of its storage:", ""]
     out += [f"- storage `{s}` → `{r['variant']}({', '.join(f'{k} = {_value(v)}' for k, v in r['args'].items())})`"
             for s, r in schema.DEFAULT_READOUT.items()]
+    out += ["", "### History", "",
+            "Every storage but `none` reads a history: `k` - 1 past frames (`k` counts the anchor) chosen by "
+            "`select`, the same way in training and at every rollout chunk. The default is one for all: "
+            f"k = {schema.DEFAULT_K}, `fov()`.", ""]
+    out += [f"- `{name}`" + (f"({', '.join(_param(n, q) for n, q in params.items())})" if params else "")
+            + f": {HISTORY_SELECTS[name]}" for name, params in schema.SELECT_VARIANTS.items()]
+    out += ["", "`frames` stores the frames in `select`'s order, `summary` pools them, `state` scans them "
+            "oldest → newest. `tail(n)` fixes k = n + 1 (a different k written beside it is an error). "
+            "`state(carry = true)` folds every generated frame into the state across rollout chunks; it "
+            "needs `select = recent` or `tail(n)`, so training scans the frames just before the segment."]
     out += ["", "## Study clauses", ""]
     out += _table(schema.STUDY_CLAUSES, {"backbone.wan": "exactly one of preset and config; neither means preset = tiny"})
     out += ["", "`eval` is a comma list of `replay` and `return(...)` (default: all three branches); "

@@ -53,11 +53,11 @@ def check_member(name: str, bindings: tuple[Binding, ...], clauses: dict[str, Lo
     if readout is not None and readout.call.variant in READOUT_REQUIRES:
         needs("readout", READOUT_REQUIRES[readout.call.variant], "read-out")
 
+    k = _history_rules(name, bindings, storage, diagnostics) if storage is not None else None
     compression = clauses.get("compression")
     # Only a storage that keeps k frames can be pooled (a storage without k is rule E109's).
-    if compression is not None and "ratio" in compression.call.args and storage is not None \
-            and "k" in storage.call.args:
-        ratio, k = compression.call.args["ratio"], storage.call.args["k"]
+    if compression is not None and "ratio" in compression.call.args and k is not None:
+        ratio = compression.call.args["ratio"]
         if ratio > k:
             ratio_span = _value_span(compression.call, "ratio", bindings, "compression.ratio")
             k_span = _value_span(storage.call, "k", bindings, "storage.k")
@@ -68,10 +68,39 @@ def check_member(name: str, bindings: tuple[Binding, ...], clauses: dict[str, Lo
     if len(diagnostics) > before:
         return None
     resolved = {c: clauses[c].call.to_plain() if c in clauses else default_clause(c) for c in PROFILE_CLAUSE_ORDER}
+    if k is not None:
+        resolved["storage"]["args"]["k"] = k
     if "readout" not in clauses:
         resolved["readout"] = {"variant": DEFAULT_READOUT[storage_variant]["variant"],
                                "args": dict(DEFAULT_READOUT[storage_variant]["args"])}
     return resolved
+
+
+def _history_rules(name: str, bindings: tuple[Binding, ...], storage: LocatedClause,
+                   diagnostics: list[Diagnostic]) -> int | None:
+    """The storage's effective k (``tail(n)`` fixes k = n + 1), checking that a carried
+    state trains on a contiguous history; None for a storage without a history."""
+    args = storage.call.args
+    if "k" not in args:
+        return None
+    k, select = args["k"], args["select"]
+    member = f" (in `{name}`)" if bindings else ""
+    if select.variant == "tail":
+        n = select.args["n"]
+        if "k" in storage.call.arg_spans and k != n + 1:
+            span = _value_span(storage.call, "k", bindings, "storage.k")
+            diagnostics.append(error("E127", f"k = {k} conflicts with select = tail(n = {n}){member}", span,
+                                     hint=f"tail(n) reads the n frames before the segment, so k = n + 1 = {n + 1}; "
+                                          "drop k or make it match"))
+        k = n + 1
+    if args.get("carry") and select.variant not in ("recent", "tail"):
+        span = _value_span(storage.call, "carry", bindings, "storage.carry")
+        diagnostics.append(error("E128", f"a carried state needs a contiguous history, not select = "
+                                         f"{select.variant}{member}", span,
+                                 detail="with carry = true a rollout folds every generated frame in order, so "
+                                        "training must scan the frames just before the segment",
+                                 hint="add select = recent (the k - 1 frames before the segment) or select = tail(n = ...)"))
+    return k
 
 
 def _value_span(call: CheckedCall, arg: str, bindings: tuple[Binding, ...], path: str) -> Span:

@@ -91,6 +91,16 @@ SELECT_VARIANTS: dict[str, dict[str, Param]] = {
     },
     "recent": {},
     "uniform": {},
+    # The n frames just before the segment, newest first (the released Echo-Memory code's
+    # order); it fixes k = n + 1.
+    "tail": {"n": Param("int", REQUIRED, AT_LEAST_1, doc="frames just before the segment")},
+}
+# The history every storage family reads, with one default for all: the same K frames
+# retrieved by field-of-view overlap, so families differ only in how they store and read it.
+DEFAULT_K = 5
+HISTORY: dict[str, Param] = {
+    "k": Param("int", DEFAULT_K, AT_LEAST_1, doc="history frames, anchor included"),
+    "select": Param("call", {"variant": "fov", "args": {}}, variants=SELECT_VARIANTS),
 }
 RATIO = Param("int", REQUIRED, Range(lo=2), doc="r:1 temporal pooling; 2 ≤ ratio ≤ k")
 
@@ -98,21 +108,32 @@ RATIO = Param("int", REQUIRED, Range(lo=2), doc="r:1 temporal pooling; 2 ≤ rat
 PROFILE_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
     "storage": {
         "none": {},
-        "frames": {
-            "k": Param("int", REQUIRED, AT_LEAST_1, doc="frames of context, anchor included"),
-            "select": Param("call", {"variant": "fov", "args": {}}, variants=SELECT_VARIANTS),
-        },
+        "frames": {**HISTORY},
         "summary": {
+            **HISTORY,
             "grid": Param("size", (8, 8), doc="summary tokens per side"),
             "pool": Param("choice", "mean", choices=("mean", "max")),
         },
-        "state": {"dim": Param("int", 256, AT_LEAST_1)},
+        "state": {
+            **HISTORY,
+            "dim": Param("int", 256, AT_LEAST_1),
+            # false: every chunk of a rollout writes the state anew from its retrieved history,
+            # as training does. true: the state folds every generated frame in order across
+            # chunks, and training scans the contiguous frames before the segment (recent or tail).
+            "carry": Param("bool", False, doc="carry the state across rollout chunks"),
+        },
     },
     "compression": {
         "none": {},
         "weights": {},
         "length": {"ratio": RATIO},
         "hybrid": {"ratio": RATIO},
+        # Mixture of contexts: no parameters; stored frames re-weighted by a softmax over the
+        # cosine similarity of each frame's mean token to the targets' mean token.
+        "moc": {
+            "temperature": Param("float", 0.1, POSITIVE, doc="softmax temperature"),
+            "top": Param("int", 0, Range(lo=0), doc="keep only the n most similar frames (0: all)"),
+        },
     },
     "readout": {
         "none": {},

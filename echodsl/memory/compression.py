@@ -5,6 +5,11 @@
 * ``length``: frames (and so their pose embeddings) pooled r:1 in time by a learned softmax
   over each group of r frames (mean pooling at init); T = ceil(M / r) slots.
 * ``hybrid``: pool, then re-weight.
+* ``moc`` (mixture of contexts, the released Echo-Memory code's default): no parameters;
+  at read time each stored frame is scaled by T_valid · softmax over frames of the cosine
+  similarity between its mean token and the targets' mean token, divided by a
+  temperature; with ``top`` > 0 only the ``top`` most similar frames stay (the rest are
+  masked), as a router would.
 
 Padding and dropped frames (mask False) take no weight; a slot with no valid frame is
 masked.
@@ -106,3 +111,27 @@ class Compression(nn.Module):
         if self.weight is not None:
             tokens = self.weight(tokens, mask)  # (B, T, n, D)
         return tokens, mask
+
+
+class MixtureOfContexts(nn.Module):
+    """Parameter-free re-weighting of stored frames by their similarity to the targets."""
+
+    def __init__(self, temperature: float, top: int = 0):
+        super().__init__()
+        assert temperature > 0, f"temperature={temperature}"
+        self.temperature, self.top = float(temperature), int(top)
+
+    def init_weights(self) -> None:
+        """Nothing to initialise: the re-weighting has no parameters."""
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """tokens (B, T, n, D), mask (B, T), query (B, D) the targets' mean token → (B, T, n, D), (B, T)."""
+        frame = tokens.mean(dim=2)  # (B, T, D)
+        sim = F.cosine_similarity(frame.float(), query.float()[:, None, :], dim=-1)  # (B, T)
+        keep = mask
+        if 0 < self.top < mask.shape[1]:
+            best = sim.masked_fill(~mask, float("-inf")).topk(self.top, dim=1).indices  # (B, top)
+            keep = mask & torch.zeros_like(mask).scatter(1, best, True)  # (B, T)
+        w = _masked_softmax(sim / self.temperature, keep, dim=1)  # (B, T)
+        valid = keep.sum(dim=1, keepdim=True).clamp(min=1).to(w.dtype)  # (B, 1)
+        return tokens * (w * valid).to(tokens.dtype)[:, :, None, None], keep  # (B, T, n, D), (B, T)

@@ -30,7 +30,7 @@ from torch import nn
 from echodsl.backbone.attention import attend, output, project_kv, project_q
 from echodsl.backbone.wan import Stream, WanBackbone
 from echodsl.memory.base import MemoryInput, MemoryState, MemoryTokens, PoseEmbedding, identity_rotary, masked_attend
-from echodsl.memory.compression import Compression
+from echodsl.memory.compression import Compression, MixtureOfContexts
 from echodsl.memory.readout import Readout
 
 
@@ -49,11 +49,13 @@ class FrameStore(nn.Module):
     family = "context"
     takes_camera = True  # its frame tokens take the targets' camera conditioning (MemoryInput.camera)
 
-    def __init__(self, config: FrameStoreConfig, compression: Compression | None = None):
+    def __init__(self, config: FrameStoreConfig, compression: Compression | None = None,
+                 mixture: MixtureOfContexts | None = None):
         super().__init__()
         self.config = config
         self.pose = PoseEmbedding(config.dim, config.memory_frames, config.grid, config.fov_deg)
         self.compression = compression
+        self.mixture = mixture  # re-weights frames at read time by their similarity to the targets
 
     def init_weights(self) -> None:
         if self.compression is not None:
@@ -71,8 +73,11 @@ class FrameStore(nn.Module):
             tokens, mask = self.compression(tokens, mask)  # (B, T, n, D), (B, T)
         return MemoryState(self.family, {"tokens": tokens, "mask": mask, **tensors}, frames=m)
 
-    def read(self, state: MemoryState) -> MemoryTokens:
+    def read(self, state: MemoryState, query: torch.Tensor | None = None) -> MemoryTokens:
+        """The stored tokens; ``query`` (B, D), the targets' mean token, feeds a mixture of contexts."""
         tokens, mask = state["tokens"], state["mask"]
+        if self.mixture is not None and query is not None:
+            tokens, mask = self.mixture(tokens, mask, query)  # (B, T, n, D), (B, T)
         b, t, n, d = tokens.shape
         camera = state.tensors.get("camera")
         return MemoryTokens(

@@ -17,6 +17,7 @@ from typing import Any
 from echodsl.errors import UsageError
 from echodsl.eval.frames import ProbeFrames, read_probe_frames
 from echodsl.store.columns import TABLE1, Column
+from echodsl.store.confounds import group_confounds
 from echodsl.store.compare import Group, collect
 from echodsl.store.records import Run
 from echodsl.store.stats import MeanCI
@@ -119,7 +120,8 @@ def collect_study(store: Store, study: str, setup: str | None = None) -> StudyDa
                          hint=f"studies in this store: {', '.join(known)}" if known else "run `echodsl study` first")
     setups = store.setups()
     specs = store.specs()
-    warnings: list[str] = []
+    # A comparison is controlled only if the designs differ in memory representation alone.
+    warnings: list[str] = [c.message() for c in group_confounds(groups)]
     designs = [_design(g, specs[g.spec_hash].canonical) for g in groups]
     designs = _ranked(designs)
     probes = _probes(store, designs, warnings)

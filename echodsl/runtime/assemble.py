@@ -215,8 +215,8 @@ def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
         fov_key=storage.key,
         fov_overlap=storage.overlap,
         depth_range=(NEAR_M, storage.far),
+        chronological=storage.chronological,
         overlap_drop=run.flow.overlap_drop,
-        history=storage.history,
         # Same windows for every profile: each starts after one segment of history.
         min_history=bb.segment_frames,
         seed=run.seed,

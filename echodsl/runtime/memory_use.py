@@ -34,6 +34,7 @@ import torch
 
 from echodsl.compiler import MemoryPlan
 from echodsl.data import retriever
+from echodsl.data.history import pick_history
 from echodsl.data.camera import relative_actions
 from echodsl.data.seeding import stable_seed
 from echodsl.data.text import TextConfig, embed_caption
@@ -103,11 +104,9 @@ def return_segments(run: assemble.RunConfig, plan: MemoryPlan, cases: int) -> li
         poses, k = probe.poses, probe.intrinsics
         h, w = world.config.height, world.config.width
         history = poses[:start]  # (C, 4, 4): everything before the anchor
-        picked = retriever.select_memory(select, plan.memory_frames, history, poses[start + 1:], k, h, w,
-                                         samples=samples, recency=recency, key=plan.storage.key,
-                                         overlap=plan.storage.overlap,
-                                         depth_range=(retriever.NEAR_M, plan.storage.far),
-                                         seed=stable_seed(0, "memory-use"))
+        picked = pick_history(select, plan.memory_frames, history, poses[start + 1:], k, h, w,
+                              samples=samples, recency=recency, key=plan.storage.key,
+                              overlap=plan.storage.overlap, depth_range=(retriever.NEAR_M, plan.storage.far), chronological=plan.storage.chronological)
         latents = cache.encode(probe.frames)  # (T, C, h, w)
         memory = memory_input(latents, poses, picked, plan.memory_frames, poses[start], "cpu")
         overlap = retriever.fov_overlap(poses[start + 1:], poses[picked], k, h, w) if picked else torch.zeros(0)

@@ -1,13 +1,12 @@
 """Chunk-wise autoregressive generation along a camera trajectory, memory carried across chunks.
 
 Chunk c generates ``segment_frames - 1`` frames conditioned on its anchor (the last frame
-generated so far, clean) and on the profile's memory of everything before the anchor:
-
-* frames storage: the retriever the trainer's sampler calls (``retriever.select_memory``,
-  looked up through the module so both paths share one function) picks the memory among
-  the generated history;
-* summary and state storage: ``write_memory`` consumes only the frames new since the last
-  chunk and updates the carried state, so a chunk costs the same however long the rollout.
+generated so far, clean) and on the profile's memory of everything before the anchor.
+Every family writes its memory exactly as the trainer's sampler does: the same history
+call (``history.pick_history``, looked up through the module so both paths share one
+function) over the generated history, anew every chunk. Only a state with
+``carry = true`` is written incrementally: ``write_memory`` folds the frames new since the
+last chunk into the carried state, so a chunk costs the same however long the rollout.
 
 The Euler sampler integrates the flow from t = 1 to 0 on the training shift's schedule.
 Deterministic for a given seed. Letters: T trajectory frames, F segment frames, M memory
@@ -23,6 +22,7 @@ import torch
 
 from echodsl.compiler import MemoryPlan
 from echodsl.data.camera import relative_actions
+from echodsl.data import history as histories
 from echodsl.data import retriever
 from echodsl.memory.base import MemoryInput, MemoryState
 from echodsl.memory.families import family_of
@@ -73,7 +73,8 @@ class Rollout:
     chunks: list[tuple[int, int]]  # [start, end) frame ranges each chunk generated
     chunk_seconds: list[float] = field(default_factory=list)
     memory_bytes: list[int] = field(default_factory=list)  # size of the memory each chunk read
-    # per chunk: frames retrieved (frames storage) or newly written (summary/state storage)
+    # per chunk: the history positions written into memory, in write order (for a carried
+    # state the frames new since the last chunk)
     memory_indices: list[list[int]] = field(default_factory=list)
 
 
@@ -94,7 +95,7 @@ def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, co
         history.extend(trajectory.observed.to(device).float())
     out = Rollout(latents=torch.empty(0), chunks=[])
     state: MemoryState | None = None
-    written = 0  # frames of history already written into an incremental memory
+    written = 0  # frames of history already folded into a carried state
     schedule = sampling_schedule(config.steps, config.shift).to(device)
     text = trajectory.text[None].to(device)  # (1, L, D)
     chunk = 0
@@ -129,31 +130,31 @@ def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, co
 
 
 def chunk_frames(plan: MemoryPlan, trajectory: Trajectory, anchor_at: int, written: int) -> list[int]:
-    """The history frames the chunk anchored at ``anchor_at`` writes into memory, by its
-    family's write policy: an incremental family the frames new since the last chunk
-    (``written`` on, anchor excluded, as in training); any other the frames the retriever
-    picks among everything before the anchor, as the trainer's sampler does."""
-    if family_of(plan.storage.kind).incremental:
+    """The history frames the chunk anchored at ``anchor_at`` writes into memory: the frames
+    the trainer's sampler gives a segment anchored there (the same call over the poses before
+    the anchor), or, for a carried state, the frames new since the last chunk (``written``
+    on, anchor excluded, as in training)."""
+    storage = plan.storage
+    if family_of(storage.kind).carries(storage):
         return list(range(written, anchor_at))
     poses = trajectory.poses.float()
-    storage = plan.storage
     targets = poses[anchor_at + 1: anchor_at + 1 + plan.backbone.segment_frames - 1]
-    return retriever.select_memory(storage.select, storage.memory_frames, poses[:anchor_at], targets,
-                                   trajectory.intrinsics, trajectory.height, trajectory.width,
-                                   samples=storage.samples, recency=storage.recency, key=storage.key,
-                                   overlap=storage.overlap, depth_range=(retriever.NEAR_M, storage.far),
-                                   seed=stable_seed("rollout-fov", anchor_at))
+    return histories.pick_history(storage.select, storage.memory_frames, poses[:anchor_at], targets,
+                                  trajectory.intrinsics, trajectory.height, trajectory.width,
+                                  samples=storage.samples, recency=storage.recency, key=storage.key,
+                                  overlap=storage.overlap, depth_range=(retriever.NEAR_M, storage.far),
+                                  chronological=storage.chronological)
 
 
 def memory_for_chunk(model, plan: MemoryPlan, history, poses: torch.Tensor, picked: list[int], anchor_at: int,
                      state: MemoryState | None, device) -> MemoryState | None:
     """The memory the chunk anchored at ``anchor_at`` reads once it has written the frames
-    ``picked`` (positions into ``history``): an incremental family folds them into ``state``,
-    any other writes its memory anew. The rollout and evaluation both go through here."""
+    ``picked`` (positions into ``history``): a carried state folds them into ``state``,
+    any other memory is written anew. The rollout and evaluation both go through here."""
     if model.storage is None:
         return None
     reference = poses[anchor_at]
-    if family_of(plan.storage.kind).incremental:
+    if family_of(plan.storage.kind).carries(plan.storage):
         if not picked:
             return state
         return model.write_memory(memory_input(history, poses, picked, len(picked), reference, device), state)

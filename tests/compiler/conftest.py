@@ -24,7 +24,8 @@ def _inputs(batch: int = 2, frames: int = 5, memory: int = 4, seed: int = 1, dro
     text = torch.randn(batch, 8, 32, generator=g)
     mask = torch.ones(batch, memory, dtype=torch.bool)
     if drop and memory:
-        mask[0, 0] = False
+        if memory > 1:  # one memory frame must stay somewhere, or nothing could be read
+            mask[0, 0] = False
         mask[-1] = False  # a sample whose memory was dropped entirely (overlap drop)
     mem = MemoryInput(torch.randn(batch, memory, 3, 32, 32, generator=g), torch.randn(batch, memory, 12, generator=g), mask)
     return (latents, timesteps, actions, text), mem

@@ -31,4 +31,6 @@ def test_each_family_lowers_to_its_own_config():
 
 def test_write_policies_and_the_baseline():
     assert [k for k, f in FAMILIES.items() if f.anchor_only] == ["none"]
-    assert sorted(k for k, f in FAMILIES.items() if f.incremental) == ["state", "summary"]
+    # Every family writes each rollout chunk's memory anew unless a state is told to carry.
+    assert not any(f.carries(f.config()) for f in FAMILIES.values())
+    assert FAMILIES["state"].carries(FAMILIES["state"].config(carry=True))

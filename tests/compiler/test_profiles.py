@@ -79,11 +79,10 @@ def test_plan_matches_language_budget(name):
     profile, plan, tiny = PROFILES[name], lower(PROFILES[name]), backbone_config("tiny")
     assert sequence_tokens(profile, "tiny") == (tiny.segment_frames * tiny.tokens_per_frame + plan.sequence_tokens,
                                                 tiny.max_tokens)
-    assert plan.storage.select in ("fov", "recent", "uniform")
-    if profile.storage.variant == "frames":
+    assert plan.storage.select in ("fov", "recent", "uniform", "tail")
+    if profile.storage.variant != "none":  # every family reads k - 1 history frames
         assert plan.memory_frames == profile.storage["k"] - 1
-    elif profile.storage.variant in ("summary", "state"):
-        assert plan.memory_frames == plan.storage.history == tiny.history_frames
+        assert plan.storage.chronological == (profile.storage.variant == "state")
 
 
 @pytest.mark.parametrize("name", FAMILY_REPS)

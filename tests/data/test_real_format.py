@@ -207,7 +207,7 @@ def test_retrieval_is_scored_with_the_profiles_own_retriever(real_tree):
     assert (r["k"], r["samples"], r["recency"], r["from"]) == (2, 64, 0.0, "profile ctx_k3")
     assert r["frames"] == 6 and 0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1
     assert "precision: share of the retriever's top-K" in r["meaning"]
-    res = run("check", str(root), "--json", "--spec", spec, "--profile", "spatial")
+    res = run("check", str(root), "--json", "--spec", spec, "--profile", "comp_len")  # select = recent
     assert res.exit_code == 2 and "does not retrieve frames by fov" in json.loads(res.output)["error"]["message"]
 
 

@@ -124,7 +124,7 @@ def test_write_features_are_the_memory_the_return_chunk_read(profile, untrained,
     monkeypatch.undo()
     frame = probe.revisit[0]
     c = next(i for i, (s, e) in enumerate(result.chunks) if s <= frame < e)
-    used = states[c] if trained.plan.storage.kind == "frames" else states[c - 1]  # state writes start at chunk 1
+    used = states[c]  # every family writes each chunk's memory anew from its retrieved history
     tokens = trained.model.storage.read(used)
     expected = tokens.tokens[0][tokens.mask[0]].mean(0)
     feature = gen.memory_feature(result, probe.poses, frame)

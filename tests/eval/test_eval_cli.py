@@ -36,5 +36,6 @@ def test_eval_usage_errors_are_json_under_json(tmp_path):
     result = CliRunner().invoke(main, ["eval", str(tmp_path / "missing"), "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"]["message"].startswith("no such run directory")
+    (tmp_path / "run.json").write_text("{}")  # a run directory by its look: the branches are checked next
     result = CliRunner().invoke(main, ["eval", str(tmp_path), "--branches", "replay,bogus"])
     assert result.exit_code == 2 and "unknown branch bogus" in result.output

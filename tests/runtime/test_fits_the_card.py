@@ -57,8 +57,12 @@ def test_checkpointing_frees_block_activations(tmp_path):
 def test_accumulation_matches_the_whole_batch(tmp_path):
     whole = _trainer(tmp_path, "whole")  # batch 2 in one pass
     split = _trainer(tmp_path, "split", accumulate=2)  # two micro-batches of 1
+    start = [p.detach().clone() for p in whole.model.parameters()]
     assert _steps(split) == pytest.approx(_steps(whole), rel=1e-5, abs=1e-7)
-    assert _max_param_diff(whole, split) < 1e-5
+    # Summing two micro-batches rounds differently from one pass, and AdamW divides by the
+    # root of tiny second moments, so compare the difference with the size of the update.
+    update = max(float((p.detach() - q).abs().max()) for p, q in zip(whole.model.parameters(), start))
+    assert _max_param_diff(whole, split) < 0.02 * update
 
 
 def test_accumulation_must_split_the_batch_evenly(tmp_path):

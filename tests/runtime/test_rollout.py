@@ -44,8 +44,8 @@ def test_three_chunks_for_every_family_deterministic(profile):
         assert all(i < start - 1 for (start, _), m in zip(a.chunks, a.memory_indices) for i in m)
 
 
-def test_state_cost_per_chunk_does_not_grow():
-    _, plan, model, traj = setup("scan")
+def test_carried_state_cost_per_chunk_does_not_grow():
+    _, plan, model, traj = setup("scan_carry")
     out = rollout(model, plan, traj, RolloutConfig(steps=1, shift=1.0), chunks=5)
     per = plan.backbone.segment_frames - 1
     assert out.memory_bytes[1] > 0 and len(set(out.memory_bytes[1:])) == 1  # the state never grows

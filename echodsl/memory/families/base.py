@@ -10,7 +10,7 @@ state``). Its file defines a typed, frozen configuration (the family's part of a
   use it without torch; a compiler test checks it against the built modules),
 * say which blocks its read-out attaches to,
 * ``build`` its storage module (torch is imported only there),
-* and how it is written across the chunks of a rollout (``incremental``).
+* and how it is written across the chunks of a rollout (``carries``).
 
 Letters: D model width, E memory width, M memory frames, n tokens per frame.
 """
@@ -40,23 +40,34 @@ class Profile(Protocol):
 class StorageConfig:
     """Base of the tagged union a ``MemoryPlan`` holds; ``kind`` is the storage variant.
 
-    The retrieval fields say how the data sampler (and a rollout) pick the memory frames:
-    ``select`` among every earlier frame, or, with ``history`` set, the ``history`` most
-    recent ones.
+    The history fields say which past frames the data sampler (and, identically, every
+    rollout chunk) gives the memory: ``memory_frames`` of them chosen by ``select`` among
+    every frame before the segment. Every storage family reads its history this way.
     """
 
     kind: ClassVar[str] = ""
-    memory_frames: int = 0  # M frames the sampler provides per sample
-    select: str = "recent"  # fov | recent | uniform
+    memory_frames: int = 0  # M frames the sampler provides per sample (k - 1)
+    select: str = "fov"  # fov | recent | uniform | tail
     samples: int = 512  # fov: points sampled in the target frusta
     recency: float = 0.0  # fov: weight of recency in the tie-break
     key: str = "middle"  # fov: middle (the segment's middle frame) | targets (every target)
     overlap: str = "symmetric"  # fov: symmetric | bounded | unbounded (see data/retriever.py)
     far: float = 3.0  # fov: far limit of the compared frusta, metres
-    history: int | None = None  # candidate past frames (the most recent); None = all
+    # True: the memory is written oldest -> newest whatever order ``select`` gives (a scan).
+    chronological: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
+
+
+def history_fields(profile: Profile) -> dict[str, Any]:
+    """The ``StorageConfig`` history fields of ``profile``'s storage clause (k, select)."""
+    select = profile.storage["select"]
+    name, args = getattr(select, "variant", select), getattr(select, "args", {})  # fov(...) or a bare name
+    return {"memory_frames": profile.storage["k"] - 1,  # the anchor is the segment's own frame 0
+            "select": name, "samples": int(args.get("samples", 512)), "recency": float(args.get("recency", 0.0)),
+            "key": args.get("key", "middle"), "overlap": args.get("overlap", "symmetric"),
+            "far": float(args.get("far", 3.0))}
 
 
 class Family(ABC):
@@ -65,10 +76,6 @@ class Family(ABC):
 
     storage: ClassVar[str]
     config: ClassVar[type[StorageConfig]]
-    # Write policy across the chunks of a rollout. False: every chunk's memory is written
-    # anew from the frames the retriever picks. True: each chunk folds only the frames new
-    # since the last chunk into the carried state (constant cost per chunk).
-    incremental: ClassVar[bool] = False
     # True for the design that remembers nothing beyond its anchor frame: the floor every
     # memory design is compared to (``results compare --baseline auto``).
     anchor_only: ClassVar[bool] = False
@@ -80,6 +87,12 @@ class Family(ABC):
     @abstractmethod
     def lower(self, profile: Profile, backbone: BackboneConfig) -> StorageConfig:
         """This family's config for ``profile`` on ``backbone``."""
+
+    def carries(self, config: StorageConfig) -> bool:
+        """Write policy across the chunks of a rollout. False (every family by default): each
+        chunk writes its memory anew from the history the trainer's sampler would give it.
+        True: each chunk folds only the frames new since the last chunk into a carried state."""
+        return False
 
     def tokens(self, config: StorageConfig, backbone: BackboneConfig) -> int:
         """Tokens one read of the memory holds."""

@@ -1,8 +1,8 @@
 """``storage frames``: K - 1 retrieved frames as patch tokens, optionally compressed.
 
 The study's context family (no compression) and compression family (``weights``,
-``length`` or ``hybrid``). The memory is rewritten every chunk from the frames the
-retriever picks among everything before the anchor.
+``length``, ``hybrid`` or the parameter-free ``moc``). The memory is rewritten every chunk
+from the history the trainer's sampler would give it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from echodsl.memory.families.base import Family, StorageConfig, linear, pose_embedding
+from echodsl.memory.families.base import Family, StorageConfig, history_fields, linear, pose_embedding
 
 POOLING = ("length", "hybrid")  # compressions that pool r:1 in time
 WEIGHTING = ("weights", "hybrid")  # compressions that re-weight stored frames
@@ -20,9 +20,11 @@ WEIGHTING = ("weights", "hybrid")  # compressions that re-weight stored frames
 @dataclass(frozen=True)
 class FramesMemory(StorageConfig):
     kind: ClassVar[str] = "frames"
-    compression: str = "none"  # none | weights | length | hybrid
+    compression: str = "none"  # none | weights | length | hybrid | moc
     ratio: int | None = None  # r of length/hybrid pooling
     slots: int = 0  # stored slots after compression: ceil(M / r) when pooled
+    temperature: float | None = None  # moc: softmax temperature over frame similarities
+    top: int | None = None  # moc: frames kept (0: all)
 
     @property
     def pool_ratio(self) -> int:
@@ -37,17 +39,13 @@ class FramesFamily(Family):
         return "context" if profile.compression.variant == "none" else "compression"
 
     def lower(self, profile, backbone) -> FramesMemory:
-        select = profile.storage["select"]
-        name, args = getattr(select, "variant", select), getattr(select, "args", {})  # fov(...) or a bare name
-        frames = profile.storage["k"] - 1  # the anchor is the segment's own frame 0
+        history = history_fields(profile)
+        frames = history["memory_frames"]
         compression = profile.compression.variant
         ratio = profile.compression.get("ratio")
         slots = math.ceil(frames / ratio) if compression in POOLING else frames
-        return FramesMemory(memory_frames=frames, select=name, samples=int(args.get("samples", 512)),
-                            recency=float(args.get("recency", 0.0)), key=args.get("key", "middle"),
-                            overlap=args.get("overlap", "symmetric"), far=float(args.get("far", 3.0)),
-                            compression=compression, ratio=ratio,
-                            slots=slots)
+        return FramesMemory(**history, compression=compression, ratio=ratio, slots=slots,
+                            temperature=profile.compression.get("temperature"), top=profile.compression.get("top"))
 
     def tokens(self, config: FramesMemory, backbone) -> int:
         return config.slots * backbone.tokens_per_frame
@@ -69,14 +67,15 @@ class FramesFamily(Family):
     def build(self, config: FramesMemory, backbone):
         if not config.memory_frames:
             return None
-        from echodsl.memory.compression import Compression, CompressionConfig
+        from echodsl.memory.compression import Compression, CompressionConfig, MixtureOfContexts
         from echodsl.memory.context import FrameStore, FrameStoreConfig
 
         d = backbone.dim
-        compression = None if config.compression == "none" else Compression(
+        compression = None if config.compression in ("none", "moc") else Compression(
             CompressionConfig(config.compression, d, config.ratio or 1))
+        mixture = MixtureOfContexts(config.temperature, config.top) if config.compression == "moc" else None
         return FrameStore(FrameStoreConfig(d, config.memory_frames, backbone.tokens_per_frame, backbone.grid,
-                                           backbone.fov_deg), compression)
+                                           backbone.fov_deg), compression, mixture)
 
 
 FAMILY = FramesFamily()

@@ -1,14 +1,17 @@
 """``storage state``: a fixed-size recurrent state, one vector per token position, written
-frame by frame through the profile's recurrence. Written incrementally: each chunk folds
-only its new frames into the carry, at constant cost per chunk. The read-out attaches to
-every ``every``-th block."""
+frame by frame through the profile's recurrence. It scans its history oldest -> newest
+(whatever order ``select`` gives), so it has seen every frame before the targets are
+denoised. By default every rollout chunk scans its retrieved history anew, as training
+does; with ``carry = true`` each chunk folds only its new frames into the carried state,
+at constant cost per chunk (training then scans the contiguous frames before the
+segment). The read-out attaches to every ``every``-th block."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from echodsl.memory.families.base import Family, StorageConfig, linear, pose_embedding, reject_compression
+from echodsl.memory.families.base import Family, StorageConfig, history_fields, linear, pose_embedding, reject_compression
 
 # A recurrence without an ``every`` argument attaches like the grammar's default.
 DEFAULT_EVERY = 4
@@ -30,6 +33,7 @@ def _recurrence_parameters(name: str, args: dict[str, Any], width: int) -> int:
 class StateMemory(StorageConfig):
     kind: ClassVar[str] = "state"
     dim: int = 256  # state width E
+    carry: bool = False  # fold new frames into the state across rollout chunks
     recurrence: str = "none"
     recurrence_args: dict[str, Any] = field(default_factory=dict)
 
@@ -37,16 +41,18 @@ class StateMemory(StorageConfig):
 class StateFamily(Family):
     storage = "state"
     config = StateMemory
-    incremental = True
 
     def name(self, profile) -> str:
         return "state"
 
     def lower(self, profile, backbone) -> StateMemory:
         reject_compression(profile)
-        h = backbone.history_frames
-        return StateMemory(memory_frames=h, history=h, dim=profile.storage["dim"],
+        return StateMemory(**history_fields(profile), chronological=True, dim=profile.storage["dim"],
+                           carry=bool(profile.storage.get("carry")),
                            recurrence=profile.recurrence.variant, recurrence_args=dict(profile.recurrence.args))
+
+    def carries(self, config: StateMemory) -> bool:
+        return config.carry
 
     def tokens(self, config: StateMemory, backbone) -> int:
         return backbone.tokens_per_frame

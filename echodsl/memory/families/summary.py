@@ -1,13 +1,13 @@
-"""``storage summary``: the study's spatial family, a time-pooled summary of the recent
-history pooled to a small token grid (e.g. 8×8). Written incrementally: a running mean or
-max folds in only the frames new since the last chunk."""
+"""``storage summary``: the study's spatial family, a time-pooled summary of the profile's
+history (by default the K frames the fov retriever picks, as every family reads) pooled to
+a small token grid (e.g. 8×8). Every rollout chunk writes it anew from its retrieved history."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from echodsl.memory.families.base import Family, StorageConfig, pose_embedding, reject_compression
+from echodsl.memory.families.base import Family, StorageConfig, history_fields, pose_embedding, reject_compression
 
 
 @dataclass(frozen=True)
@@ -20,15 +20,13 @@ class SummaryMemory(StorageConfig):
 class SummaryFamily(Family):
     storage = "summary"
     config = SummaryMemory
-    incremental = True
 
     def name(self, profile) -> str:
         return "spatial"
 
     def lower(self, profile, backbone) -> SummaryMemory:
         reject_compression(profile)
-        h = backbone.history_frames
-        return SummaryMemory(memory_frames=h, history=h, grid=tuple(profile.storage["grid"]),
+        return SummaryMemory(**history_fields(profile), grid=tuple(profile.storage["grid"]),
                              pool=profile.storage["pool"])
 
     def tokens(self, config: SummaryMemory, backbone) -> int:
