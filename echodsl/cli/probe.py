@@ -36,8 +36,7 @@ def probe(run: Path, cases: int, device: str | None, as_json: bool) -> None:
     from echodsl.runtime.trained import load_trained
 
     trained = load_trained(run, device or "cpu")
-    use = measure(trained.model, return_segments(trained.run, trained.plan, cases), trained.run.seed,
-                  trained.run.flow.predict)
+    use = measure(trained.model, return_segments(trained.run, trained.plan, cases), trained.run.seed)
     if as_json:
         emit_json(envelope({"run": str(run), "step": trained.step, **use.to_dict()}))
         return

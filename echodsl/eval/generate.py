@@ -55,7 +55,6 @@ class Generator:
         self.steps = config.steps
         self.shift = flow.shift if config.shift is None else config.shift
         self.noise_shift = flow.noise_shift
-        self.predict = flow.predict
         self.seed = trained.run.seed if config.seed is None else config.seed
 
     @property
@@ -67,14 +66,13 @@ class Generator:
         return getattr(self.model, "storage", None) is not None
 
     def sampler(self) -> dict:
-        return {"steps": self.steps, "shift": self.shift, "noise_shift": self.noise_shift, "seed": self.seed,
-                "predict": self.predict}
+        return {"steps": self.steps, "shift": self.shift, "noise_shift": self.noise_shift, "seed": self.seed}
 
     def roll(self, seq: Sequence, case_id: str, chunks: int | None = None) -> Rollout:
         """Frames 1.. of ``seq`` generated from its first frame along its true cameras; each
         case draws its own noise (seeded by the eval seed and the case id)."""
         traj = Trajectory.from_sequence(seq, self.cache, self.text)
-        cfg = RolloutConfig(self.steps, self.shift, self.noise_shift, stable_seed(self.seed, "eval", case_id), self.predict)
+        cfg = RolloutConfig(self.steps, self.shift, self.noise_shift, stable_seed(self.seed, "eval", case_id))
         return rollout(self.model, self.plan, traj, cfg, chunks=chunks)
 
     @torch.no_grad()

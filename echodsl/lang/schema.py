@@ -188,9 +188,6 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
             "pretrain": Param("int", 0, Range(lo=0), doc="steps of one shared I2V backbone that every "
                               "profile and seed of the study starts from (0: every run starts from scratch)"),
             "probe_every": Param("int", 0, Range(lo=0), doc="steps between memory-use diagnostics (0: only at the end)"),
-            "predict": Param("choice", "velocity", choices=("velocity", "clean"),
-                             doc="what the DiT outputs: the flow's velocity (Wan's recipe) or the clean "
-                                 "frames (a small pixel-space model learns these far sooner)"),
         },
     },
     "eval": {

@@ -1,13 +1,7 @@
 """Flow matching as the seed trains and samples it: one definition for trainer and rollout.
 
 Convention: ``t`` in [0, 1], ``t = 1`` pure noise; ``x_t = (1 - t) x_0 + t ε`` with
-``ε ~ N(0, noise_shift²)``; the sampler integrates ``dx/dt = v = ε - x_0`` from t = 1 down
-to 0. What the DiT outputs is the recipe's ``predict``: the velocity itself (``velocity``,
-Wan's recipe) or the clean frames ``x_0`` (``clean``), from which the sampler forms
-``v = (x_t - x̂_0) / t``. A small pixel-space DiT cannot yet pass the noise through to
-its output after a few hundred steps, so its velocity leaves the noise in every sample;
-predicting the clean frames, its errors are blur instead. The loss is the MSE of the
-output against its own target (``ε - x_0`` or ``x_0``) on the generated frames. The timestep
+``ε ~ N(0, noise_shift²)``; the model predicts the velocity ``v = ε - x_0``. The timestep
 shift maps a uniform ``u`` to ``shift·u / (1 + (shift - 1)·u)``, which spends more of
 training (and of sampling) at high noise — what large video latents need (the seed uses
 15). The DiT sees ``1000·t`` (Wan's timestep scale); clean frames carry 0.
@@ -37,33 +31,10 @@ class FlowConfig:
     overlap_drop: float = 0.1  # chance a segment's retrieved memory is dropped (anchor kept)
     pretrain: int = 0  # steps of the shared I2V backbone every run starts from (0: from scratch)
     probe_every: int = 0  # steps between memory-use diagnostics during training (0: never)
-    predict: str = "velocity"  # what the DiT outputs: "velocity" (ε - x_0) or "clean" (x_0)
 
     @classmethod
     def from_clause(cls, args: dict) -> "FlowConfig":
         return cls(**{k: args[k] for k in cls.__dataclass_fields__ if k in args})
-
-
-PREDICTIONS = ("velocity", "clean")
-
-
-def target_of(x0: torch.Tensor, noise: torch.Tensor, predict: str) -> torch.Tensor:
-    """What the DiT is trained to output for clean latents ``x0`` and noise (same shape)."""
-    if predict == "velocity":
-        return noise - x0
-    if predict == "clean":
-        return x0
-    raise ValueError(f"predict must be one of {PREDICTIONS}, got {predict!r}")
-
-
-def velocity_of(output: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor | float, predict: str) -> torch.Tensor:
-    """The flow's velocity at ``x_t`` from the DiT's ``output`` (same shape); ``t`` > 0 for
-    ``clean`` (the sampler never evaluates the model at t = 0)."""
-    if predict == "velocity":
-        return output
-    if predict == "clean":
-        return (x_t - output) / t
-    raise ValueError(f"predict must be one of {PREDICTIONS}, got {predict!r}")
 
 
 def shift_timesteps(u: torch.Tensor, shift: float) -> torch.Tensor:

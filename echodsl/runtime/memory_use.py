@@ -39,7 +39,7 @@ from echodsl.data.seeding import stable_seed
 from echodsl.data.text import TextConfig, embed_caption
 from echodsl.memory.base import MemoryInput
 from echodsl.runtime import assemble
-from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, target_of
+from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like
 from echodsl.runtime.rollout import memory_input
 
 TIMESTEPS = (0.25, 0.5, 0.75)  # noise levels every segment is scored at
@@ -125,9 +125,8 @@ def _necessity(targets, anchor, memory, k, h, w) -> float:
 
 
 @torch.no_grad()
-def measure(model: torch.nn.Module, segments: list[Segment], seed: int = 0, predict: str = "velocity") -> MemoryUse:
-    """Score ``model`` on ``segments`` (eval mode, restored afterwards); ``predict`` is the
-    run's recipe (the losses are against what the model was trained to output)."""
+def measure(model: torch.nn.Module, segments: list[Segment], seed: int = 0) -> MemoryUse:
+    """Score ``model`` on ``segments`` (eval mode, restored afterwards)."""
     was_training, device = model.training, next(model.parameters()).device
     model.eval()
     readout = getattr(model, "readout", None)
@@ -145,7 +144,7 @@ def measure(model: torch.nn.Module, segments: list[Segment], seed: int = 0, pred
                 t = torch.full((1,), t_value, device=device)
                 noisy = torch.cat([x0[:, :1], interpolate(x0, noise, t)[:, 1:]], dim=1)
                 timesteps = frame_timesteps(t, x0.shape[1])
-                target = target_of(x0, noise, predict)[:, 1:]
+                target = (noise - x0)[:, 1:]
 
                 def loss(memory) -> float:
                     v = model(noisy, timesteps, actions, text, memory)

@@ -26,7 +26,7 @@ from echodsl.data.camera import relative_actions
 from echodsl.data import retriever
 from echodsl.memory.base import MemoryInput, MemoryState
 from echodsl.memory.families import family_of
-from echodsl.runtime.flow import frame_timesteps, sampling_schedule, velocity_of
+from echodsl.runtime.flow import frame_timesteps, sampling_schedule
 from echodsl.data.seeding import stable_seed
 
 
@@ -36,7 +36,6 @@ class RolloutConfig:
     shift: float = 15.0  # the training shift (same schedule family)
     noise_shift: float = 1.0
     seed: int = 0
-    predict: str = "velocity"  # what the model outputs (the run's recipe): velocity or clean frames
 
 
 @dataclass
@@ -108,8 +107,8 @@ def rollout(model: torch.nn.Module, plan: MemoryPlan, trajectory: Trajectory, co
             t, t_next = schedule[i], schedule[i + 1]
             frames = torch.cat([anchor, x], dim=1)  # (1, F', C, h, w)
             ts = frame_timesteps(t.reshape(1), len(idx))  # (1, F'): the anchor clean, as in training
-            pred = model(frames, ts, actions, text, state)  # (1, F', C, h, w): velocity or clean frames
-            x = x + (t_next - t) * velocity_of(pred[:, 1:].float(), x, t, config.predict)
+            v = model(frames, ts, actions, text, state)  # (1, F', C, h, w)
+            x = x + (t_next - t) * v[:, 1:].float()
         history.extend(x[0])
         out.chunks.append((idx[1], idx[-1] + 1))
         out.chunk_seconds.append(time.perf_counter() - t0)

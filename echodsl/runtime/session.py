@@ -62,8 +62,7 @@ def replay_sampler(trainer: Trainer, chunks: int = 2, steps: int = 8):
     seq = world.probe(0, "in").as_sequence()
     cache = trainer.dataset.cache
     traj = Trajectory.from_sequence(seq, cache, TextConfig(plan.backbone.text_dim, plan.backbone.text_len))
-    cfg = RolloutConfig(steps=steps, shift=run.flow.shift, noise_shift=run.flow.noise_shift, seed=run.seed,
-                        predict=run.flow.predict)
+    cfg = RolloutConfig(steps=steps, shift=run.flow.shift, noise_shift=run.flow.noise_shift, seed=run.seed)
 
     def sample(step: int) -> dict:
         result = rollout(trainer.model, plan, traj, cfg, chunks=chunks)

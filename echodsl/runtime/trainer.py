@@ -33,7 +33,7 @@ from echodsl.runtime.checkpoint import list_checkpoints, load_backbone, read_che
 from echodsl.runtime.distributed import Dist, all_mean, init_distributed, local_slice
 from echodsl.runtime.memory_use import MemoryUse, measure, return_segments
 from echodsl.runtime.trainlog import TrainLog
-from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps, target_of
+from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps
 from echodsl.data.seeding import stable_seed
 
 CLIP_NORM = 1.0  # part of the fixed recipe
@@ -91,10 +91,9 @@ class FlowLoss(nn.Module):
     """Memory write + velocity prediction + target-frame loss, as one module so that DDP
     sees every parameter the step touches inside a single forward."""
 
-    def __init__(self, model: nn.Module, predict: str = "velocity"):
+    def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.predict = predict
 
     def forward(self, latents, noise, t, actions, text, mem_latents, mem_actions, mem_mask):
         frames = latents.shape[1]
@@ -103,9 +102,9 @@ class FlowLoss(nn.Module):
         memory = None
         if self.model.storage is not None:
             memory = self.model.write_memory(MemoryInput(mem_latents, mem_actions, mem_mask))
-        out = self.model(noisy, frame_timesteps(t, frames), actions, text, memory)  # (B, F, C, h, w)
-        target = target_of(latents, noise, self.predict)
-        return torch.mean((out[:, 1:].float() - target[:, 1:].float()) ** 2)  # targets only
+        v = self.model(noisy, frame_timesteps(t, frames), actions, text, memory)  # (B, F, C, h, w)
+        target = noise - latents
+        return torch.mean((v[:, 1:].float() - target[:, 1:].float()) ** 2)  # targets only
 
 
 class Trainer:
@@ -132,7 +131,7 @@ class Trainer:
         self.dataset = assemble.dataset_of(run, self.plan, cache)
         if len(self.dataset) == 0:
             raise UsageError("the data set has no training window long enough for this preset")
-        self.loss_module: nn.Module = FlowLoss(self.model, self.flow.predict)
+        self.loss_module: nn.Module = FlowLoss(self.model)
         if self.env.world > 1:
             self.loss_module = DistributedDataParallel(self.loss_module, find_unused_parameters=True)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.flow.lr, weight_decay=0.01)
@@ -174,7 +173,7 @@ class Trainer:
         """Memory-use diagnostics of the model as it is now, on ``cases`` fixed return segments."""
         if self._segments is None or len(self._segments) != cases:
             self._segments = return_segments(self.run, self.plan, cases)
-        return measure(self.model, self._segments, self.run.seed, self.flow.predict)
+        return measure(self.model, self._segments, self.run.seed)
 
     # ---- checkpoints ----------------------------------------------------------------------
     def _meta(self) -> dict:
