@@ -65,8 +65,15 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """SSIM of each frame pair (Gaussian window 11, sigma 1.5, as torchmetrics' default):
-    (..., 3, H, W) in [-1, 1] -> (...)."""
+    """SSIM of each frame pair: (..., 3, H, W) in [-1, 1] -> (...).
+
+    The definition, spelled out: torchmetrics' SSIM on the frames mapped to [0, 1]
+    (``data_range = 1``, clamped), at the frames' own resolution (32x32 for the tiny preset;
+    nothing is resized), Gaussian window 11 with sigma 1.5 (torchmetrics' default; frames
+    smaller than 11 pixels use the largest odd window that fits, sigma scaled with it),
+    constants K1 = 0.01, K2 = 0.03, borders reflect-padded, and the SSIM map averaged over
+    every pixel and the three RGB channels into one number per frame (mean pooling).
+    1 is identical; a blur of the right colours scores far lower than it would in PSNR."""
     p, t, lead = _pairs(pred, target)
     # Frames smaller than the window (tests, thumbnails) use the largest odd window that fits.
     side = min(p.shape[-2:])

@@ -22,7 +22,9 @@ from echodsl.store.stats import MeanCI, mean_ci
 from echodsl.store.store import Store
 
 INTERVAL = "paired 95% t-interval over (seed, probe) differences"
-PAIRED_COLUMNS = ("R-P", "ID-P", "O-V")  # one headline per branch, each scored per case
+# One headline per branch, each scored per case; the in-domain return also by SSIM, which
+# tells a recognisable revisit from one that is merely close in colour (PSNR rewards a blur).
+PAIRED_COLUMNS = ("R-P", "ID-P", "ID-S", "O-V")
 
 
 @dataclass(frozen=True)

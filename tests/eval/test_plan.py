@@ -38,7 +38,7 @@ def test_a_study_and_its_bare_clause_give_the_same_plan():
 def test_sizes_default_by_preset_and_override_per_branch():
     clause = _study("replay, return(domain = in)").eval
     tiny = EvalPlan.from_study(clause, "tiny").config
-    assert (tiny.replay_cases, tiny.return_cases, tiny.write_cases, tiny.chunks, tiny.steps) == (4, 8, 8, 3, 6)
+    assert (tiny.replay_cases, tiny.return_cases, tiny.write_cases, tiny.chunks, tiny.steps) == (4, 8, 8, 3, 2)
     assert EvalPlan.from_study(clause, "wan2_1_1_3b").config == EvalConfig()
     assert EvalPlan.from_study(clause, None).config == EvalConfig()
     small = EvalPlan.from_study(clause, "tiny", EvalSizes(cases=1, chunks=2, steps=1)).config

@@ -32,7 +32,10 @@ def store_path(tmp_path):
                 run_id = start(store, study, profile, seed)
                 for j, case in enumerate(PROBES):
                     value = I2V[seed][j] + (GAIN[profile.name][j] if profile.name in GAIN else 0.0)
-                    store.log_case(run_id, "return_in", case, {"psnr": value, "ssim": 0.5}, judge="", judge_version="")
+                    # SSIM follows the PSNR gain: +0.05 per dB
+                    gain = GAIN[profile.name][j] if profile.name in GAIN else 0.0
+                    store.log_case(run_id, "return_in", case, {"psnr": value, "ssim": 0.4 + 0.05 * gain},
+                                   judge="", judge_version="")
                 store.finish_run(run_id, steps=10)
     return path
 
@@ -50,13 +53,16 @@ def test_paired_differences_are_taken_case_by_case(store_path):
     assert (comp.improved, comp.pairs) == (6, 8)
     base = by_name["i2v"]
     assert base.diff.mean == 0 and base.improved == 0
+    ssim = {g.label: c.paired[g.spec_hash]["ID-S"] for g in c.groups}
+    assert ssim["ctx[storage.k=5]"].diff.mean == pytest.approx(0.175) and ssim["ctx[storage.k=5]"].improved == 8
+    assert (ssim["comp_length_r4"].improved, ssim["comp_length_r4"].pairs) == (6, 8)
 
 
 def test_compare_cli_prints_the_paired_columns_and_says_which_interval(store_path):
     result = CliRunner().invoke(main, ["results", "compare", "--store", str(store_path), "--study", "table1",
                                        "--baseline", "i2v"])
     assert result.exit_code == 0, result.output
-    assert "ΔID-P (improved)" in result.output and "(8/8)" in result.output
+    assert "ΔID-P (improved)" in result.output and "ΔID-S (improved)" in result.output and "(8/8)" in result.output
     assert "paired 95% t-interval over (seed, probe) differences" in result.output
     doc = json.loads(CliRunner().invoke(main, ["results", "compare", "--store", str(store_path), "--study",
                                                "table1", "--baseline", "i2v", "--json"]).output)
