@@ -99,9 +99,10 @@ class FlowLoss(nn.Module):
 
     def forward(self, latents, noise, t, actions, text, mem_latents, mem_actions, mem_mask):
         frames = latents.shape[1]
-        dtype = next(self.model.parameters()).dtype  # bf16 under flow(dtype = bf16)
+        first = next(self.model.parameters(), None)
+        dtype = latents.dtype if first is None else first.dtype  # bf16 under flow(dtype = bf16)
         latents, noise, actions, text, mem_latents, mem_actions = (
-            x.to(dtype) for x in (latents, noise, actions, text, mem_latents, mem_actions))
+            None if x is None else x.to(dtype) for x in (latents, noise, actions, text, mem_latents, mem_actions))
         noisy = interpolate(latents, noise, t)  # (B, F, C, h, w)
         noisy = torch.cat([latents[:, :1], noisy[:, 1:]], dim=1)  # the anchor stays clean
         memory = None
