@@ -94,9 +94,8 @@ class PostgresServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_server():
-    """The session's PostgreSQL server (skips where the binaries or psycopg are missing)."""
+def _running_server():
+    """A new server, stopped when the fixture ends (skips where the binaries or psycopg are missing)."""
     bindir = _binaries()
     if bindir is None:
         pytest.skip("PostgreSQL binaries not found (apt-get install postgresql)")
@@ -106,20 +105,18 @@ def postgres_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The session's PostgreSQL server."""
+    yield from _running_server()
 
 
 @pytest.fixture
 def own_postgres_server():
     """A PostgreSQL server of this test alone, which it may stop and start (see pause/resume)."""
-    bindir = _binaries()
-    if bindir is None:
-        pytest.skip("PostgreSQL binaries not found (apt-get install postgresql)")
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'echodsl[postgres]')")
-    server = PostgresServer(bindir)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _running_server()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
