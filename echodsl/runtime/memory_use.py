@@ -34,14 +34,13 @@ import torch
 
 from echodsl.compiler import MemoryPlan
 from echodsl.data import retriever
-from echodsl.data.history import pick_history
 from echodsl.data.camera import relative_actions
 from echodsl.data.seeding import stable_seed
 from echodsl.data.text import TextConfig, embed_caption
 from echodsl.memory.base import MemoryInput
 from echodsl.runtime import assemble
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like
-from echodsl.runtime.rollout import memory_input
+from echodsl.runtime.rollout import memory_input, storage_history
 
 TIMESTEPS = (0.25, 0.5, 0.75)  # noise levels every segment is scored at
 OVERLAP = 0.5  # a memory frame "overlaps" the targets when it sees this share of their frusta
@@ -94,7 +93,6 @@ def return_segments(run: assemble.RunConfig, plan: MemoryPlan, cases: int) -> li
     bb = plan.backbone
     text_cfg = TextConfig.of(bb)
     f, slots = bb.segment_frames, max(plan.memory_frames, 1)  # slots: as memory_input pads
-    select, samples, recency = plan.storage.select, plan.storage.samples, plan.storage.recency
     out = []
     for probe in world.probes("in", cases):
         # The moment of return: the targets start at the first frame where the object is back
@@ -104,9 +102,7 @@ def return_segments(run: assemble.RunConfig, plan: MemoryPlan, cases: int) -> li
         poses, k = probe.poses, probe.intrinsics
         h, w = world.config.height, world.config.width
         history = poses[:start]  # (C, 4, 4): everything before the anchor
-        picked = pick_history(select, plan.memory_frames, history, poses[start + 1:], k, h, w,
-                              samples=samples, recency=recency, key=plan.storage.key,
-                              overlap=plan.storage.overlap, depth_range=(retriever.NEAR_M, plan.storage.far), chronological=plan.storage.chronological)
+        picked = storage_history(plan.storage, history, poses[start + 1:], k, h, w)
         latents = cache.encode(probe.frames)  # (T, C, h, w)
         memory = memory_input(latents, poses, picked, plan.memory_frames, poses[start], "cpu")
         overlap = retriever.fov_overlap(poses[start + 1:], poses[picked], k, h, w) if picked else torch.zeros(0)

@@ -139,8 +139,15 @@ def chunk_frames(plan: MemoryPlan, trajectory: Trajectory, anchor_at: int, writt
         return list(range(written, anchor_at))
     poses = trajectory.poses.float()
     targets = poses[anchor_at + 1: anchor_at + 1 + plan.backbone.segment_frames - 1]
-    return histories.pick_history(storage.select, storage.memory_frames, poses[:anchor_at], targets,
-                                  trajectory.intrinsics, trajectory.height, trajectory.width,
+    return storage_history(storage, poses[:anchor_at], targets, trajectory.intrinsics, trajectory.height,
+                           trajectory.width)
+
+
+def storage_history(storage, history: torch.Tensor, targets: torch.Tensor, intrinsics: torch.Tensor,
+                    height: int, width: int) -> list[int]:
+    """Positions into ``history`` (C, 4, 4) that ``storage`` (a plan's storage config) writes
+    while generating ``targets`` (T, 4, 4): the trainer's sampler call, with its arguments."""
+    return histories.pick_history(storage.select, storage.memory_frames, history, targets, intrinsics, height, width,
                                   samples=storage.samples, recency=storage.recency, key=storage.key,
                                   overlap=storage.overlap, depth_range=(retriever.NEAR_M, storage.far),
                                   chronological=storage.chronological)
