@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import click
 
-from echodsl.cli.common import check_spec_names, emit_json, guarded
+from echodsl.cli.common import check_spec_names, guarded
 
 
 @click.command(epilog="Exit codes: 0 every pair finished (or was already, or another process trains it), "
@@ -45,48 +43,18 @@ def study(spec, study, store, dry_run, jobs, gpus_per_run, launcher, steps, eval
     if store is not None:
         from echodsl.store.naming import name_store
         name_store(store)  # a directory, or a file in a missing directory: said now
-    from dataclasses import replace
-
-    from echodsl.cli.study_render import render_plan, render_result, study_confounds, write_study_report
-    from echodsl.runner.launch import LaunchOptions
-    from echodsl.runner.study import StudyRequest, run_study
+    from echodsl.cli.study_render import echo_outcome, leave_interrupted, show_result
     from echodsl.eval.plan import EvalSizes
+    from echodsl.runner.launch import LaunchOptions
+    from echodsl.runner.signals import RunInterrupted
+    from echodsl.runner.study import StudyRequest, run_study
 
     launch = LaunchOptions(jobs, gpus_per_run, launcher, sizes=EvalSizes(eval_cases, None, eval_steps), device=device,
                            store_retry_s=store_retry)
-    request = StudyRequest(spec, study, store, runs_dir, steps, dry_run, launch)
-    echo = (lambda o: None) if as_json else (lambda o: click.echo(f"[{o.status}] {o.pair.label}"
-                                                                   + (f": {o.error}" if o.error else ""), err=True))
-    from echodsl.runner.signals import RunInterrupted
-    from echodsl.store.confounds import render_confounds
-
-    if strict and not dry_run:
-        confounds = study_confounds(run_study(replace(request, dry_run=True), lambda o: None))
-        if confounds:
-            for line in render_confounds(confounds):
-                click.echo(line, err=True)
-            raise SystemExit(1)
+    request = StudyRequest(spec, study, store, runs_dir, steps, dry_run, launch, strict)
     try:
-        result = run_study(request, echo)
+        result = run_study(request, (lambda o: None) if as_json else echo_outcome)
     except RunInterrupted as exc:
-        click.echo(f"interrupted: {exc}; running pairs were checkpointed and marked interrupted "
-                   "(re-run the same command to resume)", err=True)
-        # Everything is recorded and the store is closed: leave now rather than wait on
-        # library threads (data loading, progress bars) that a signal may have stranded.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(exc.exit_code)
-    if as_json:
-        page = None if dry_run else write_study_report(result)
-        emit_json({**render_result(result, as_json=True), "report": None if page is None else str(page)})
-    else:
-        click.echo(render_plan(result) if dry_run else render_result(result))
-        if dry_run:  # a profile that cannot fit an 80 GB card is known before a GPU is spent
-            from echodsl.cli.memory import dry_run_warnings
-
-            for warning in dry_run_warnings(result.pairs):
-                click.echo(warning, err=True)
-        page = None if dry_run else write_study_report(result)  # after the table: it never costs the results
-        if page is not None:
-            click.echo(f"report: {page}")
-    raise SystemExit(1 if result.failed or (strict and study_confounds(result)) else 0)
+        leave_interrupted(exc)
+    show_result(result, as_json)
+    raise SystemExit(1 if result.failed or (strict and result.confounds) else 0)

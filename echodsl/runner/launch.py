@@ -17,7 +17,8 @@ from echodsl.errors import UsageError
 from echodsl.runner.plan import Pair
 from echodsl.runner.signals import RunInterrupted, install_stop_handler, restore_handlers
 from echodsl.eval.plan import EvalSizes
-from echodsl.runner.worker import Outcome, run_pair
+from echodsl.runner.outcome import Outcome
+from echodsl.runner.worker import run_pair
 from echodsl.store.resilience import DEFAULT_RETRY_S
 
 STORE_ENV, PARENT_ENV = "ECHODSL_WORKER_STORE", "ECHODSL_WORKER_PARENT"  # read by echodsl.runner.__main__

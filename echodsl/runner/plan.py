@@ -22,21 +22,37 @@ from echodsl.lang.model import Profile
 
 if TYPE_CHECKING:
     from echodsl.runtime.assemble import RunConfig
+    from echodsl.store.records import RunIdentity
 
 
 @dataclass(frozen=True)
 class Pair:
-    """One run of a study: the unit that is trained, evaluated and recorded.
+    """One run of a study as planned: the unit that is trained, evaluated and recorded.
 
-    Pairs compare (and hash) by their spec file, run directory and hashes: ``run`` and
-    ``source`` are what those hashes were taken over."""
+    ``run`` is what to run (a :class:`~echodsl.runtime.assemble.RunConfig`: profile, setup
+    with overrides applied, seed); the pair adds where it runs in its study (the run
+    directory), the spec text it was planned from, and the identity the store knows it by.
+    ``spec_hash`` and ``setup_hash`` are read off ``run``, never given: they cannot
+    disagree with it. Pairs compare (and hash) by their spec file, run directory and hashes."""
 
     spec: Path  # the spec file it was planned from (resolved; for messages and reports)
-    spec_hash: str
-    setup_hash: str
     run_dir: Path
     run: "RunConfig" = field(compare=False, repr=False)  # profile, setup (overrides applied), seed
     source: str = field(compare=False, repr=False)  # the spec file's text at plan time
+    spec_hash: str = field(init=False)  # the memory design (Profile.spec_hash)
+    setup_hash: str = field(init=False)  # backbone, data, train, eval (Study.setup_hash, overrides applied)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spec_hash", self.run.profile.spec_hash)
+        object.__setattr__(self, "setup_hash", self.run.setup_hash)
+
+    @property
+    def identity(self) -> "RunIdentity":
+        """The key the results store knows this run by (equal identity: the same experiment)."""
+        from echodsl.compiler import build_hash
+        from echodsl.store.records import RunIdentity
+
+        return RunIdentity(self.spec_hash, self.setup_hash, build_hash(), self.seed)
 
     @property
     def study(self) -> str:
@@ -67,9 +83,8 @@ class Pair:
 
         data = json.loads(text)
         run = RunConfig.from_json(Profile.from_json(data["profile"]), data["setup"])
-        pair = cls(Path(data["spec"]), data["spec_hash"], data["setup_hash"], Path(data["run_dir"]), run,
-                   data["source"])
-        if (run.profile.spec_hash, run.setup_hash) != (pair.spec_hash, pair.setup_hash):
+        pair = cls(Path(data["spec"]), Path(data["run_dir"]), run, data["source"])
+        if (pair.spec_hash, pair.setup_hash) != (data["spec_hash"], data["setup_hash"]):
             raise UsageError(f"the planned run {pair.label} does not match its hashes: "
                              "it was planned by another echodsl version", hint="plan the study again")
         return pair
@@ -93,5 +108,5 @@ def plan_study(doc: Document, spec: Path, study_name: str, runs_dir: Path | None
         for seed in study.seeds:
             run = RunConfig.from_study(study, profile, seed, spec.parent, overrides=overrides)
             directory = root / f"{safe_name(profile.name)}-s{seed}-{profile.spec_hash[:8]}-{run.setup_hash[:8]}"
-            pairs.append(Pair(spec, profile.spec_hash, run.setup_hash, directory, run, source))
+            pairs.append(Pair(spec, directory, run, source))
     return pairs

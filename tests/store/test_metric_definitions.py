@@ -14,7 +14,7 @@ from store_fixtures import start
 
 from echodsl.cli import main
 from echodsl.eval.definitions import CURRENT, DEFINITIONS, current_definition
-from echodsl.runner.worker import metric_definitions
+from echodsl.runner.record import metric_definitions
 from echodsl.store import Store
 from echodsl.store.definitions import StoredDefinition, definitions_of, record_definitions
 
