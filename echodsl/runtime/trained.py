@@ -21,6 +21,10 @@ from echodsl.runtime.checkpoint import list_checkpoints, read_checkpoint
 
 @dataclass
 class TrainedRun:
+    """A run directory loaded back for evaluation or export: the ``RunConfig`` its
+    ``run.json`` holds, the model at ``checkpoint`` (training step ``step``), and the
+    identity ``run.json`` recorded (``spec_hash``, ``setup_hash``, ``build_hash``, ``seed``)."""
+
     run: assemble.RunConfig
     plan: MemoryPlan
     model: torch.nn.Module

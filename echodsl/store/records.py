@@ -18,7 +18,8 @@ from echodsl.store.schema import (RUN_LEVEL, SqlArtifact, SqlCaseResult, SqlLate
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """Two runs with equal identity are the same experiment: the runner skips or resumes."""
+    """Two runs with equal identity are the same experiment: the runner skips or resumes.
+    A planned pair gives its own (``Pair.identity``)."""
 
     spec_hash: str  # Profile.spec_hash: the memory design
     setup_hash: str  # Study.setup_hash: backbone, data, train, eval
@@ -28,7 +29,8 @@ class RunIdentity:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """Everything :meth:`Store.start_run` needs to open a run."""
+    """Everything :meth:`Store.claim_run` (or :meth:`Store.start_run`) needs to open a run:
+    its identity plus the names and provenance the stored :class:`Run` starts with."""
 
     identity: RunIdentity
     profile: str  # the profile's name in its study (sweep members: ``ctx[storage.k=5]``)
@@ -39,8 +41,9 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class Run:
-    """A run as stored. ``status`` is what queries report: a ``running`` run whose
-    heartbeat is older than the store's staleness limit reads as ``interrupted``."""
+    """A run as stored: the last link of a run's chain (plan, claim, outcome, record). ``status``
+    is what queries report: a ``running`` run whose heartbeat is older than the store's
+    staleness limit reads as ``interrupted``."""
 
     run_id: int
     identity: RunIdentity

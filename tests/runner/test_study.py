@@ -117,3 +117,29 @@ def test_slurm_launcher_through_submitit_local_executor(spec, tmp_path):
     assert [o.status for o in outcomes] == ["finished"], outcomes
     with Store.open(store_url, create=False) as store:
         assert [r.status for r in store.runs(study="mini")] == ["finished"]
+
+
+def test_run_study_is_one_library_call_that_prints_nothing(spec, capfd):
+    """plan -> claim -> train -> evaluate -> record -> compare -> report in one call; the
+    caller gets the comparison and the report's path, and shows them itself."""
+    from dataclasses import replace
+
+    from echodsl.eval.plan import EvalSizes
+    from echodsl.runner.launch import LaunchOptions
+    from echodsl.runner.study import StudyRequest, run_study
+
+    heard = []
+    request = StudyRequest(spec, "mini", launch=LaunchOptions(sizes=EvalSizes(cases=1, steps=1), device="cpu"))
+    result = run_study(request, heard.append)
+    assert capfd.readouterr().out == ""
+    assert [o.status for o in heard] == [o.status for o in result.outcomes] == ["finished", "finished"]
+    assert result.status == {p: "finished" for p in result.pairs} and not result.failed
+    assert sorted(row["profile"] for row in result.comparison.document["rows"]) == ["ctx", "i2v"]
+    assert result.comparison.document["setup_hash"] == result.pairs[0].setup_hash
+    assert result.report.is_file() and result.report_error is None
+    assert result.report.parent == spec.parent / "report" / "mini"
+    with Store.open(spec.parent / "echodsl.db", create=False) as store:
+        assert {r.run_id for r in store.runs(study="mini")} == {o.run_id for o in result.outcomes}
+    plan = run_study(replace(request, dry_run=True))  # planned again: every pair is done, nothing run
+    assert list(plan.status.values()) == ["done", "done"] and plan.dry_run and not plan.outcomes
+    assert plan.comparison is None and plan.report is None and plan.confounds == []
