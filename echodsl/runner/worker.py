@@ -8,7 +8,9 @@ recorded with it. Works the same in-process, in a ``--jobs`` subprocess, under t
 (rank 0 records) and in a SLURM job.
 
 It trains, hashes and records the pair exactly as planned: the pair carries its resolved
-profile, setup, hashes and spec source; the spec file is never read here.
+profile, setup, hashes and spec source; the spec file is never read here. The steps, one
+function each: claim (:mod:`.claim`), train, evaluate, record (:mod:`.record`), and on any
+failure, release the run and say what happened (:func:`_failed`).
 """
 
 from __future__ import annotations
