@@ -7,9 +7,9 @@ import torch
 
 from echodsl.memory.base import MemoryInput, MemoryTokens
 from echodsl.memory.base import MemoryCrossAttention, masked_attend
-from echodsl.memory.compression import Compression, CompressionConfig, LengthPooling
-from echodsl.memory.spatial import SummaryConfig, SummaryStore
-from echodsl.memory.state import Recurrence, StateConfig, StateStore
+from echodsl.families.frames.compression import Compression, CompressionConfig, LengthPooling
+from echodsl.families.summary.storage import SummaryStorage, SummaryStorageConfig
+from echodsl.families.state.storage import Recurrence, StateStorage, StateStorageConfig
 
 
 
@@ -54,7 +54,7 @@ def test_memory_cross_attention_zero_init():
 
 
 def _state(recurrence, args, tiny_backbone):
-    return StateStore(StateConfig(128, 32, recurrence, (8, 8), 8, args))
+    return StateStorage(StateStorageConfig(128, 32, recurrence, (8, 8), 8, args))
 
 
 @pytest.mark.parametrize("frames", [2, 6])
@@ -101,7 +101,7 @@ def test_incremental_write_equals_full_write(recurrence, args, tiny_backbone, ma
 
 @pytest.mark.parametrize("pool", ["mean", "max"])
 def test_summary_grid_and_incremental(pool, tiny_backbone, make_inputs):
-    store = SummaryStore(SummaryConfig(128, (8, 8), (4, 2), pool, 8))
+    store = SummaryStorage(SummaryStorageConfig(128, (8, 8), (4, 2), pool, 8))
     _, mem = make_inputs(memory=6, drop=True)
     with torch.no_grad():
         full = store.write(tiny_backbone, mem)
