@@ -1,12 +1,14 @@
 """Adding a memory family is one new package plus one line in the registry.
 
-A copy of the package gets a throwaway family, ``storage last``: the patch tokens of the
-newest remembered frame, scaled, plus a learned bias. Nothing else of the copy changes; in a
-subprocess that imports the copy, the language accepts (and checks) the new storage and its
-argument, lowers it, counts its parameters, builds it and runs one forward and backward.
+A copy of the package gets the throwaway family docs/contracts.md shows, ``storage last``:
+the patch tokens of the newest remembered frame, scaled, plus a learned bias. Nothing else
+of the copy changes; in a subprocess that imports the copy, the language accepts (and
+checks) the new storage and its argument, lowers it, counts its parameters, builds it and
+runs one forward and backward.
 """
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,85 +17,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-FAMILY = '''\
-"""``storage last``: the newest remembered frame's patch tokens, scaled, plus a learned bias."""
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import ClassVar
-
-from echodsl.families.base import Family, StorageConfig, history_fields, reject_compression
-from echodsl.families.history import HISTORY
-from echodsl.params import Param, Range
+CONTRACTS = ROOT / "docs" / "contracts.md"
 
 
-@dataclass(frozen=True)
-class LastMemory(StorageConfig):
-    kind: ClassVar[str] = "last"
-    scale: float = 1.0
+def _documented(path: str) -> str:
+    """The code block of docs/contracts.md that starts with ``# <path>``: the test runs the
+    family the documentation shows, so the two cannot drift apart."""
+    blocks = re.findall(r"```python\n(.*?)```", CONTRACTS.read_text(), flags=re.S)
+    (block,) = [b for b in blocks if b.startswith(f"# {path}\n")]
+    return block
 
-
-class LastFamily(Family):
-    storage = "last"
-    config = LastMemory
-    arguments = {**HISTORY, "scale": Param("float", 1.0, Range(lo=0, lo_open=True), doc="token scale")}
-    default_readout = {"variant": "cross_attention", "args": {"heads": 4, "dedicated": False}}
-    readouts = ("cross_attention",)
-
-    def name(self, profile) -> str:
-        return "last"
-
-    def lower(self, profile, backbone) -> LastMemory:
-        reject_compression(profile)
-        return LastMemory(**history_fields(profile), scale=float(profile.storage["scale"]))
-
-    def tokens(self, config, backbone) -> int:
-        return backbone.tokens_per_frame
-
-    def parameters(self, config, backbone) -> int:
-        return backbone.dim  # the bias
-
-    def build(self, config, backbone):
-        from echodsl.families.last.storage import LastStorage
-
-        return LastStorage(backbone.dim, config.scale)
-
-
-FAMILY = LastFamily()
-'''
-
-STORAGE = '''\
-"""The ``last`` storage module. Letters: B batch, M memory frames, n tokens per frame, D width."""
-
-import torch
-from torch import nn
-
-from echodsl.memory.base import MemoryState, MemoryTokens
-
-
-class LastStorage(nn.Module):
-    kind = "last"
-
-    def __init__(self, dim: int, scale: float):
-        super().__init__()
-        self.scale = scale
-        self.bias = nn.Parameter(torch.zeros(dim))
-
-    def init_weights(self) -> None:
-        """Nothing to zero: the memory reaches the targets through a zero-initialised read-out."""
-
-    def write(self, backbone, memory, state=None) -> MemoryState:
-        b, m = memory.mask.shape
-        tokens = backbone.patchify(memory.latents).view(b, m, -1, backbone.config.dim)  # (B, M, n, D)
-        newest = (memory.mask * torch.arange(1, m + 1)).argmax(dim=1)  # (B,)
-        last = tokens[torch.arange(b), newest] * self.scale + self.bias  # (B, n, D)
-        return MemoryState(self.kind, {"tokens": last, "valid": memory.mask.any(dim=1)}, frames=m)
-
-    def read(self, state: MemoryState) -> MemoryTokens:
-        tokens = state["tokens"]  # (B, n, D)
-        return MemoryTokens(tokens, state["valid"][:, None].expand(tokens.shape[:2]), slots=0)
-'''
 
 SCRIPT = '''\
 import json
@@ -142,8 +75,8 @@ def _copy_with_family(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "grammar", copy / "grammar")  # shipped as echodsl.grammar
     package = copy / "families" / "last"
     package.mkdir()
-    (package / "__init__.py").write_text(FAMILY)
-    (package / "storage.py").write_text(STORAGE)
+    (package / "__init__.py").write_text(_documented("echodsl/families/last/__init__.py"))
+    (package / "storage.py").write_text(_documented("echodsl/families/last/storage.py"))
     registry = copy / "families" / "__init__.py"
     text = registry.read_text()
     line = '    "state": state.FAMILY,\n'
