@@ -22,8 +22,8 @@ from echodsl.backbone.action import ActionConditioner, ActionConfig
 from echodsl.backbone.wan import Stream, WanBackbone
 from echodsl.compiler.plan import MemoryPlan
 from echodsl.errors import BuildError
-from echodsl.memory.base import MemoryInput, MemoryState
 from echodsl.families import build_memory
+from echodsl.memory.base import MemoryInput, MemoryState
 from echodsl.memory.readouts.base import Readout
 
 
