@@ -273,3 +273,24 @@ def test_no_import_cycles_in_the_benchmarks():
     assert "benchmarks.table" in edges["benchmarks.readme"]
     found = cycles(edges)
     assert not found, "import cycles: " + "; ".join(" <-> ".join(c) for c in found)
+
+
+def test_the_documented_table_is_this_one():
+    """docs/contracts.md's layers table says what ``ALLOWED`` says."""
+    text = (ROOT / "docs" / "contracts.md").read_text()
+    section = text[text.index("## Layers"):]
+    section = section[:section.index("\n## ")]
+    rows = [line.split("|")[1:4] for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| layer")]
+    documented = {}
+    for layers, _, allowed in rows:
+        for layer in layers.strip().split(", "):
+            may = allowed.strip().replace("; memory only inside a builder", "")
+            documented[layer] = ("below" if may == "everything below" else
+                                 set() if may == "nothing" else set(may.split(", ")))
+    assert set(documented) == set(ALLOWED)
+    for layer, may in documented.items():
+        if may == "below":
+            may = set(ALLOWED) - {"cli", "benchmarks"} | ({"cli"} if layer == "benchmarks" else set())
+        assert may == ALLOWED[layer], layer
+    assert LAZY_ONLY == {"families": {"memory"}}
