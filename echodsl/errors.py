@@ -6,10 +6,30 @@ exit codes and readable output (a traceback only with ``--debug``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+import difflib
+from typing import Iterable, Protocol
 
-if TYPE_CHECKING:
-    from echodsl.lang.diagnostics import Diagnostic
+
+class Diagnostic(Protocol):
+    """What a ``SpecError`` reads of each problem (``echodsl.lang.diagnostics.Diagnostic``;
+    the language layer builds on this module, never the other way round)."""
+
+    span: object
+    code: str
+    summary: str
+
+    @property
+    def is_error(self) -> bool: ...
+
+
+def did_you_mean(given: str, candidates: list[str] | tuple[str, ...]) -> str:
+    """A hint naming the closest candidate, or listing them all when none is close."""
+    close = difflib.get_close_matches(given, list(candidates), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    if not candidates:
+        return ""
+    return "expected one of: " + ", ".join(f"`{c}`" for c in candidates)
 
 
 class EchoError(Exception):
@@ -69,8 +89,6 @@ class NotFound(EchoError, KeyError):
         if self.members:
             return (f"`{self.name}` is a sweep of {len(self.members)} {self.kind}s; name one member, "
                     f"e.g. `{self.members[0]}`")
-        from echodsl.lang.diagnostics import did_you_mean
-
         hint = did_you_mean(self.name, self.known)
         return f"no {self.kind} `{self.name}`" + (f"; {hint}" if hint else "")
 

@@ -132,7 +132,7 @@ def encode_cmd(root: str, spec: str, study_name: str, cache: str | None, as_json
     from pathlib import Path
 
     import echodsl
-    from echodsl.data.encode import encode_dataset
+    from echodsl.runtime.encode import encode_dataset
     from echodsl.runtime.assemble import RunConfig
 
     study = echodsl.load(spec).study(study_name)

@@ -38,7 +38,7 @@ def mind_cmd(run: str, gt_root: str | None, out: str, model: str | None, mirror_
     on, generated given the ground truth before it, at the ground truth's resolution and
     24 fps) and {1st,3rd}_data/mirror_test/<name>/path-1..N.mp4 (forward then reverse)."""
     check_run_path(run)  # before torch
-    from echodsl.data.mind_export import export_mind
+    from echodsl.eval.mind_export import export_mind
     from echodsl.runtime.trained import load_trained
 
     trained = load_trained(run, device)

@@ -20,7 +20,7 @@ from echodsl.jsonout import envelope
 from echodsl.lang.history import describe as describe_history
 from echodsl.lang.model import Profile
 from echodsl.memory.base import MemoryInput
-from echodsl.memory.families import readout_of
+from echodsl.families import readout_of
 from echodsl.presets import backbone_config
 
 

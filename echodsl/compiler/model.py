@@ -22,9 +22,9 @@ from echodsl.backbone.action import ActionConditioner, ActionConfig
 from echodsl.backbone.wan import Stream, WanBackbone
 from echodsl.compiler.plan import MemoryPlan
 from echodsl.errors import BuildError
+from echodsl.families import build_memory
 from echodsl.memory.base import MemoryInput, MemoryState
-from echodsl.memory.families import build_memory
-from echodsl.memory.readout import Readout
+from echodsl.memory.readouts.base import Readout
 
 
 def make_memory(plan: MemoryPlan) -> tuple[nn.Module | None, Readout | None]:
@@ -61,7 +61,7 @@ class MemoryWorldModel(nn.Module):
     def write_memory(self, memory: MemoryInput, state: MemoryState | None = None) -> MemoryState:
         """Store what the profile stores; with ``state`` only the new frames are consumed."""
         if self.storage is None:
-            return MemoryState(self.plan.family)
+            return MemoryState(self.plan.storage.kind)
         if self.action is not None and getattr(self.storage, "takes_camera", False):
             b, m = memory.mask.shape
             camera = self.action(memory.actions).view(b, m, -1, self.backbone.config.dim)  # (B, M, n, D)

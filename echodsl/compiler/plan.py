@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from echodsl.lang.model import Profile
-from echodsl.memory.families import (ReadoutPlan, StorageConfig, family_of, lower_memory, memory_parameters,
+from echodsl.families import (ReadoutPlan, StorageConfig, family_of, lower_memory, memory_parameters,
                                      readout_of, token_counts)
 from echodsl.presets import BackboneConfig, backbone_config
 

@@ -372,11 +372,6 @@ def read_label_file(path: Path, frame: int) -> list[int]:
     return out
 
 
-def read_overlap_labels(root: str | os.PathLike, name: str) -> dict[int, list[int]]:
-    """{frame: overlapping frames} of one sequence; DataError naming a malformed file."""
-    return {f: read_label_file(paths[0], f) for f, paths in sorted(label_files(root, name).items())}
-
-
 # --- sequences ----------------------------------------------------------------------------
 
 def frame_files(root: Path, name: str) -> set[str]:

@@ -32,7 +32,7 @@ from echodsl.data.camera import euler_from_pose, intrinsics_from_fov
 from echodsl.data.retriever import NEAR_M, select_memory
 from echodsl.errors import DataError, UsageError
 from echodsl.jsonout import DATA_CHECK_FORMAT_VERSION, envelope
-from echodsl.memory.families import family_of
+from echodsl.families import family_of
 from echodsl.presets import backbone_config
 
 

@@ -36,8 +36,6 @@ STYLES: dict[str, dict] = {
              "wall": "tiles", "shapes": ("cone", "ellipsoid"), "patterns": ("rings", "dots")},
 }
 
-SHAPES = ("box", "sphere", "cylinder", "cone", "ellipsoid")
-
 # Texture scales (metres): wall block width, wall block rows, floor tile. "coarse" is what a
 # 32x32 frame can resolve: there a 1-pixel shift of a fine room already scores 18.8 dB PSNR
 # and a 4x4-patch blur 17.7 dB, so copying a roughly aligned memory frame barely beats a blur.
@@ -45,7 +43,6 @@ DETAIL: dict[str, tuple[float, int, float]] = {
     "fine": (0.5, 4, 0.75),
     "coarse": (1.5, 2, 1.5),
 }
-PATTERNS = ("solid", "stripes", "checker", "rings", "dots")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from echodsl.data.world import World
 from echodsl.eval.report import EvalConfig
 from echodsl.eval.write_probe import pool_features
 from echodsl.memory.base import MemoryState
-from echodsl.memory.families import family_of
+from echodsl.families import family_of
 from echodsl.runtime import assemble
 from echodsl.runtime.rollout import Rollout, RolloutConfig, Trajectory, memory_for_chunk, rollout
 from echodsl.runtime.trained import TrainedRun

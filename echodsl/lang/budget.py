@@ -8,7 +8,7 @@ memory families' own token arithmetic, the same the compiler's plans use.
 from __future__ import annotations
 
 from echodsl.lang.model import Profile
-from echodsl.memory.families import sequence_tokens as _sequence_tokens
+from echodsl.families import sequence_tokens as _sequence_tokens
 from echodsl.presets import backbone_config
 
 

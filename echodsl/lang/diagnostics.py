@@ -9,10 +9,10 @@ Rendering lives in ``render.py``; this module is only the data.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from enum import Enum
 
+from echodsl.errors import did_you_mean  # noqa: F401  (re-exported: the checker's hints)
 from echodsl.lang.source import Span
 
 
@@ -101,16 +101,6 @@ def error(code: str, summary: str, span: Span, *, detail: str = "", hint: str = 
 def warning(code: str, summary: str, span: Span, *, detail: str = "", hint: str = "",
             notes: tuple[Note, ...] = ()) -> Diagnostic:
     return Diagnostic(Severity.WARNING, code, summary, span, detail, hint, tuple(notes))
-
-
-def did_you_mean(given: str, candidates: list[str] | tuple[str, ...]) -> str:
-    """A hint naming the closest candidate, or listing them all when none is close."""
-    close = difflib.get_close_matches(given, list(candidates), n=1, cutoff=0.6)
-    if close:
-        return f"did you mean `{close[0]}`?"
-    if not candidates:
-        return ""
-    return "expected one of: " + ", ".join(f"`{c}`" for c in candidates)
 
 
 def sort_key(d: Diagnostic) -> tuple:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from echodsl.families import FAMILIES
+
 # Storages that write their history oldest -> newest whatever order ``select`` gives (a scan).
-SCANNED = ("state",)
+SCANNED = tuple(name for name, family in FAMILIES.items() if family.scans)
 
 
 def history_of(canonical: dict[str, Any]) -> dict[str, Any] | None:

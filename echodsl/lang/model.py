@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from echodsl.errors import NotFound
+from echodsl.families import family_of
 from echodsl.lang.schema import PROFILE_CLAUSE_ORDER
 
 
@@ -112,8 +113,6 @@ class Profile(_Record):
     @property
     def family(self) -> str:
         """The study's family of this design: i2v, context, compression, spatial or state."""
-        from echodsl.memory.families import family_of  # here, not at the top: validating needs no family
-
         return family_of(self.storage.variant).name(self)
 
     @classmethod

@@ -1,128 +1,25 @@
 """The v1 vocabulary of ``.mem``: every clause, variant and argument, as plain dicts.
 
 This table *is* the language reference's table (docs/language.md is generated from it). The checker is driven by it: adding a variant is
-one entry here (plus the module that implements it), never a new code path.
+one entry here (plus the module that implements it), never a new code path. The storage
+variants are the memory families': each family declares its own arguments, default read-out
+and which read-outs, compressions and recurrences it takes (``echodsl.families``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from echodsl.families import FAMILIES
+from echodsl.families.history import DEFAULT_K, HISTORY, SELECT_VARIANTS  # noqa: F401  (the language's names)
+from echodsl.params import AT_LEAST_1, POSITIVE, REQUIRED, Param, Range  # noqa: F401
 from echodsl.presets import PRESETS as BACKBONE_PRESETS
 
-
-class _Required:
-    def __repr__(self) -> str:
-        return "REQUIRED"
-
-
-REQUIRED: Any = _Required()
-
-
-@dataclass(frozen=True)
-class Range:
-    """Numeric bounds; ``None`` means unbounded on that side."""
-
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False  # True: lo itself is excluded
-    hi_open: bool = False
-
-    def contains(self, v: float) -> bool:
-        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
-            return False
-        if self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)):
-            return False
-        return True
-
-    def describe(self) -> str:
-        parts = []
-        if self.lo is not None:
-            parts.append(f"{'>' if self.lo_open else '≥'} {_num(self.lo)}")
-        if self.hi is not None:
-            parts.append(f"{'<' if self.hi_open else '≤'} {_num(self.hi)}")
-        return " and ".join(parts)
-
-
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
-@dataclass(frozen=True)
-class Param:
-    """One argument of a variant.
-
-    ``type`` is one of ``int``, ``float``, ``bool``, ``size``, ``string``, ``choice`` (a
-    bare name out of ``choices``) or ``call`` (a nested ``variant(...)`` out of ``variants``).
-    """
-
-    type: str
-    default: Any = REQUIRED
-    range: Range | None = None
-    choices: tuple[str, ...] = ()
-    variants: dict[str, dict[str, "Param"]] = field(default_factory=dict)
-    doc: str = ""
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
-
-
-AT_LEAST_1 = Range(lo=1)
-POSITIVE = Range(lo=0, lo_open=True)
-
-SELECT_VARIANTS: dict[str, dict[str, Param]] = {
-    "fov": {
-        "samples": Param("int", 512, AT_LEAST_1, doc="points sampled in the target frustum"),
-        "recency": Param("float", 0.0, Range(lo=0), doc="bonus for newer frames: score + recency × position / (C - 1)"),
-        # middle: the segment's middle frame, as Context-as-Memory's R_FOV((s+e)/2, {j < s}, K-1);
-        # targets: the union of every target frame's frustum.
-        "key": Param("choice", "middle", choices=("middle", "targets"), doc="whose frustum the candidates must see"),
-        # symmetric: mean of both ways, each inside the depth range; bounded: the key's frustum
-        # inside the candidate's depth range; unbounded: anywhere in front (a camera further
-        # back facing the same way then scores 1.0).
-        "overlap": Param("choice", "symmetric", choices=("symmetric", "bounded", "unbounded"),
-                         doc="how overlap is counted"),
-        # 3 m: about the embedded world's room half-size (beyond it the walls hide the rest);
-        # it ranks the same-place earlier view first more often than 6 m on every family of
-        # benchmarks/retrieval.py.
-        "far": Param("float", 3.0, Range(lo=0.3, lo_open=True), doc="far limit of the compared frusta, metres"),
-    },
-    "recent": {},
-    "uniform": {},
-    # The n frames just before the segment, newest first (the released Echo-Memory code's
-    # order); it fixes k = n + 1.
-    "tail": {"n": Param("int", REQUIRED, AT_LEAST_1, doc="frames just before the segment")},
-}
-# The history every storage family reads, with one default for all: the same K frames
-# retrieved by field-of-view overlap, so families differ only in how they store and read it.
-DEFAULT_K = 5
-HISTORY: dict[str, Param] = {
-    "k": Param("int", DEFAULT_K, AT_LEAST_1, doc="history frames, anchor included"),
-    "select": Param("call", {"variant": "fov", "args": {}}, variants=SELECT_VARIANTS),
-}
 RATIO = Param("int", REQUIRED, Range(lo=2), doc="r:1 temporal pooling; 2 ≤ ratio ≤ k")
 
 # clause -> variant -> argument -> Param. The first variant listed is the default.
 PROFILE_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
-    "storage": {
-        "none": {},
-        "frames": {**HISTORY},
-        "summary": {
-            **HISTORY,
-            "grid": Param("size", (8, 8), doc="summary tokens per side"),
-            "pool": Param("choice", "mean", choices=("mean", "max")),
-        },
-        "state": {
-            **HISTORY,
-            "dim": Param("int", 256, AT_LEAST_1),
-            # false: every chunk of a rollout writes the state anew from its retrieved history,
-            # as training does. true: the state folds every generated frame in order across
-            # chunks, and training scans the contiguous frames before the segment (recent or tail).
-            "carry": Param("bool", False, doc="carry the state across rollout chunks"),
-        },
-    },
+    "storage": {name: family.arguments for name, family in FAMILIES.items()},
     "compression": {
         "none": {},
         "weights": {},
@@ -171,22 +68,14 @@ PROFILE_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
 PROFILE_CLAUSE_ORDER = tuple(PROFILE_CLAUSES)
 
 # The read-out a profile gets when it writes none, keyed by storage variant.
-DEFAULT_READOUT: dict[str, dict[str, Any]] = {
-    "none": {"variant": "none", "args": {}},
-    "frames": {"variant": "joint", "args": {"placement": "suffix", "gate": "none"}},
-    "summary": {"variant": "cross_attention", "args": {"heads": 4, "dedicated": False}},
-    "state": {"variant": "residual", "args": {}},
-}
+DEFAULT_READOUT: dict[str, dict[str, Any]] = {name: family.default_readout for name, family in FAMILIES.items()}
 
 # Which storage variants each read-out / compression / recurrence can work with.
 READOUT_REQUIRES: dict[str, tuple[str, ...]] = {
-    "joint": ("frames", "summary"),
-    "cross_attention": ("frames", "summary", "state"),
-    "text_concat": ("summary",),
-    "residual": ("state",),
-}
-COMPRESSION_REQUIRES = ("frames",)
-RECURRENCE_REQUIRES = ("state",)
+    readout: tuple(name for name, family in FAMILIES.items() if readout in family.readouts)
+    for readout in PROFILE_CLAUSES["readout"] if readout != "none"}
+COMPRESSION_REQUIRES = tuple(name for name, family in FAMILIES.items() if family.compresses)
+RECURRENCE_REQUIRES = tuple(name for name, family in FAMILIES.items() if family.recurrent)
 
 PRESETS = tuple(BACKBONE_PRESETS)
 

@@ -44,7 +44,7 @@ class MemoryState:
     ``frames`` counts the frames written so far (state and summary writes are incremental).
     """
 
-    family: str
+    kind: str  # the storage variant that wrote it: frames | summary | state | none
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     frames: int = 0
 
@@ -52,10 +52,10 @@ class MemoryState:
         return self.tensors[name]
 
     def detach(self) -> "MemoryState":
-        return MemoryState(self.family, {k: v.detach() for k, v in self.tensors.items()}, self.frames)
+        return MemoryState(self.kind, {k: v.detach() for k, v in self.tensors.items()}, self.frames)
 
     def to(self, *args: Any, **kwargs: Any) -> "MemoryState":
-        return MemoryState(self.family, {k: v.to(*args, **kwargs) for k, v in self.tensors.items()}, self.frames)
+        return MemoryState(self.kind, {k: v.to(*args, **kwargs) for k, v in self.tensors.items()}, self.frames)
 
     @property
     def nbytes(self) -> int:

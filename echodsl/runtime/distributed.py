@@ -41,11 +41,6 @@ def init_distributed(device: str | None = None) -> Dist:
     return Dist(rank=rank, world=world, local_rank=local_rank, device=dev)
 
 
-def shutdown() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
-
-
 def all_mean(value: torch.Tensor, env: Dist) -> torch.Tensor:
     """Mean of a tensor over ranks (identity in a single process)."""
     if env.world == 1:

@@ -25,7 +25,7 @@ from echodsl.data.camera import relative_actions
 from echodsl.data import history as histories
 from echodsl.data import retriever
 from echodsl.memory.base import MemoryInput, MemoryState
-from echodsl.memory.families import family_of
+from echodsl.families import family_of
 from echodsl.runtime.flow import frame_timesteps, sampling_schedule
 from echodsl.data.seeding import stable_seed
 

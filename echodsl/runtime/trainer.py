@@ -35,7 +35,7 @@ from echodsl.runtime.distributed import Dist, all_mean, init_distributed, local_
 from echodsl.runtime.memory_use import MemoryUse, measure, return_segments
 from echodsl.runtime.trainlog import TrainLog
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like, sample_timesteps
-from echodsl.data.encode import default_latent_dir
+from echodsl.runtime.encode import default_latent_dir
 from echodsl.data.seeding import stable_seed
 
 CLIP_NORM = 1.0  # part of the fixed recipe

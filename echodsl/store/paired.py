@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from echodsl.errors import UsageError
-from echodsl.memory.families import family_of
+from echodsl.families import family_of
 from echodsl.store.columns import Column
 from echodsl.store.groups import Group
 from echodsl.store.stats import MeanCI, mean_ci

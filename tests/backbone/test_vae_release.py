@@ -139,7 +139,7 @@ study real {{
 
     study = echodsl.load(spec).studies["real"]
     run = assemble.RunConfig.from_study(study, study.profile("i2v"), 0, spec.parent)
-    from echodsl.data.encode import default_latent_dir
+    from echodsl.runtime.encode import default_latent_dir
 
     cache = assemble.codec_cache(run, default_latent_dir())
     seq = assemble.source_of(run).sequence(0)

@@ -7,9 +7,9 @@ import torch
 
 from echodsl.memory.base import MemoryInput, MemoryTokens
 from echodsl.memory.base import MemoryCrossAttention, masked_attend
-from echodsl.memory.compression import Compression, CompressionConfig, LengthPooling
-from echodsl.memory.spatial import SummaryConfig, SummaryStore
-from echodsl.memory.state import Recurrence, StateConfig, StateStore
+from echodsl.families.frames.compression import Compression, CompressionConfig, LengthPooling
+from echodsl.families.summary.storage import SummaryStorage, SummaryStorageConfig
+from echodsl.families.state.storage import Recurrence, StateStorage, StateStorageConfig
 
 
 
@@ -54,23 +54,23 @@ def test_memory_cross_attention_zero_init():
 
 
 def _state(recurrence, args, tiny_backbone):
-    return StateStore(StateConfig(128, 32, recurrence, (8, 8), 8, args))
+    return StateStorage(StateStorageConfig(128, 32, recurrence, (8, 8), 8, args))
 
 
 @pytest.mark.parametrize("frames", [2, 6])
 def test_block_scan_state_size_independent_of_frames(frames, tiny_backbone, make_inputs):
-    store = _state("block_scan", {"block": (4, 4), "state": 16, "every": 4}, tiny_backbone)
+    storage = _state("block_scan", {"block": (4, 4), "state": 16, "every": 4}, tiny_backbone)
     _, mem = make_inputs(memory=frames)
-    state = store.write(tiny_backbone, mem)
+    state = storage.write(tiny_backbone, mem)
     assert state["carry.h"].shape == (2, 4, 32, 16)  # (B, 2x2 blocks, E, Q): no frame axis
-    assert store.read(state).tokens.shape == (2, 64, 32)
+    assert storage.read(state).tokens.shape == (2, 64, 32)
 
 
 def test_block_scan_over_all_frames_equals_frame_by_frame(tiny_backbone, make_inputs):
-    store = _state("block_scan", {"block": (4, 4), "state": 16, "every": 4}, tiny_backbone)
+    storage = _state("block_scan", {"block": (4, 4), "state": 16, "every": 4}, tiny_backbone)
     _, mem = make_inputs(memory=6, drop=True)
     u = torch.randn(2, 6, 64, 32, generator=torch.Generator().manual_seed(0))  # (B, M, n, E)
-    rec = store.recurrence
+    rec = storage.recurrence
     start = rec.init_carry(u[:, 0])
     batched = rec.scan(start, u, mem.mask)
     framewise = Recurrence.scan(rec, start, u, mem.mask)  # the generic loop: one step per frame
@@ -87,26 +87,26 @@ RECURRENCES = [
 
 @pytest.mark.parametrize("recurrence,args", RECURRENCES)
 def test_incremental_write_equals_full_write(recurrence, args, tiny_backbone, make_inputs):
-    store = _state(recurrence, args, tiny_backbone)
+    storage = _state(recurrence, args, tiny_backbone)
     _, mem = make_inputs(memory=6, drop=True)
     with torch.no_grad():
-        full = store.write(tiny_backbone, mem)
-        first = store.write(tiny_backbone, MemoryInput(mem.latents[:, :4], mem.actions[:, :4], mem.mask[:, :4]))
-        both = store.write(tiny_backbone, MemoryInput(mem.latents[:, 4:], mem.actions[:, 4:], mem.mask[:, 4:]), first)
+        full = storage.write(tiny_backbone, mem)
+        first = storage.write(tiny_backbone, MemoryInput(mem.latents[:, :4], mem.actions[:, :4], mem.mask[:, :4]))
+        both = storage.write(tiny_backbone, MemoryInput(mem.latents[:, 4:], mem.actions[:, 4:], mem.mask[:, 4:]), first)
     assert both.frames == full.frames == 6
     for k in full.tensors:
         torch.testing.assert_close(both[k], full[k])
-    assert set(full.tensors) == set(store.write(tiny_backbone, mem, full).tensors)  # constant size
+    assert set(full.tensors) == set(storage.write(tiny_backbone, mem, full).tensors)  # constant size
 
 
 @pytest.mark.parametrize("pool", ["mean", "max"])
 def test_summary_grid_and_incremental(pool, tiny_backbone, make_inputs):
-    store = SummaryStore(SummaryConfig(128, (8, 8), (4, 2), pool, 8))
+    storage = SummaryStorage(SummaryStorageConfig(128, (8, 8), (4, 2), pool, 8))
     _, mem = make_inputs(memory=6, drop=True)
     with torch.no_grad():
-        full = store.write(tiny_backbone, mem)
-        part = store.write(tiny_backbone, MemoryInput(mem.latents[:, :3], mem.actions[:, :3], mem.mask[:, :3]))
-        part = store.write(tiny_backbone, MemoryInput(mem.latents[:, 3:], mem.actions[:, 3:], mem.mask[:, 3:]), part)
-    tokens = store.read(full)
+        full = storage.write(tiny_backbone, mem)
+        part = storage.write(tiny_backbone, MemoryInput(mem.latents[:, :3], mem.actions[:, :3], mem.mask[:, :3]))
+        part = storage.write(tiny_backbone, MemoryInput(mem.latents[:, 3:], mem.actions[:, 3:], mem.mask[:, 3:]), part)
+    tokens = storage.read(full)
     assert tokens.tokens.shape == (2, 8, 128) and tokens.mask.tolist() == [[True] * 8, [False] * 8]
-    torch.testing.assert_close(store.read(part).tokens, tokens.tokens)
+    torch.testing.assert_close(storage.read(part).tokens, tokens.tokens)

@@ -3,7 +3,7 @@ the schema has exactly one entry, and each family lowers to its own typed config
 
 import echodsl
 from echodsl.lang.schema import PROFILE_CLAUSES
-from echodsl.memory.families import FAMILIES, READOUTS, family_of
+from echodsl.families import FAMILIES, READOUTS, family_of
 from echodsl.presets import backbone_config
 
 SPEC = """

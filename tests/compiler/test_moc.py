@@ -5,7 +5,7 @@ import torch
 
 import echodsl
 from echodsl.compiler import lower
-from echodsl.memory.compression import MixtureOfContexts
+from echodsl.families.frames.compression import MixtureOfContexts
 
 
 def _frames(query, *directions):

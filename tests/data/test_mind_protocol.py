@@ -17,7 +17,7 @@ pytest.importorskip("av", reason="the video extra (PyAV) is not installed")
 import echodsl  # noqa: E402
 from echodsl.cli import main  # noqa: E402
 from echodsl.data.cam import unreal_from_pose  # noqa: E402
-from echodsl.data.mind_export import fill_frames, protocol_positions  # noqa: E402
+from echodsl.eval.mind_export import fill_frames, protocol_positions  # noqa: E402
 from echodsl.data.video import count_frames, read_video, write_video  # noqa: E402
 from echodsl.data.world import World, WorldConfig  # noqa: E402
 from echodsl.errors import UsageError  # noqa: E402

@@ -218,9 +218,14 @@ def _labels_as_integers(root: Path) -> None:
                                     "overlapping_frames": [int(o) for o in doc["overlapping_frames"]]}))
 
 
-def test_integer_labels_read_the_same_as_the_released_strings(real_tree):
-    from echodsl.data.cam import read_overlap_labels
+def read_overlap_labels(root: Path, name: str) -> dict[int, list[int]]:
+    """{frame: overlapping frames} of one sequence, as ``echodsl check`` reads them."""
+    from echodsl.data.cam import label_files, read_label_file
 
+    return {f: read_label_file(paths[0], f) for f, paths in sorted(label_files(root, name).items())}
+
+
+def test_integer_labels_read_the_same_as_the_released_strings(real_tree):
     root, _ = real_tree
     as_strings = {scene: read_overlap_labels(root, scene) for scene in SCENES}
     assert as_strings["Garden_3"][7] == [4, 5, 6, 8, 9, 10]

@@ -11,14 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from echodsl.memory.families.base import Family, StorageConfig, history_fields, linear, pose_embedding, reject_compression
+from echodsl.families.base import Family, StorageConfig, history_fields, linear, pose_embedding, reject_compression
+from echodsl.families.history import HISTORY
+from echodsl.params import AT_LEAST_1, Param
 
 # A recurrence without an ``every`` argument attaches like the grammar's default.
 DEFAULT_EVERY = 4
 
 
 def _recurrence_parameters(name: str, args: dict[str, Any], width: int) -> int:
-    """Parameters of ``memory.state.RECURRENCES[name]`` at state width E."""
+    """Parameters of ``storage.RECURRENCES[name]`` at state width E."""
     if name == "gated_ema":
         return linear(width, width)
     if name == "causal_conv":
@@ -41,6 +43,18 @@ class StateMemory(StorageConfig):
 class StateFamily(Family):
     storage = "state"
     config = StateMemory
+    arguments = {
+        **HISTORY,
+        "dim": Param("int", 256, AT_LEAST_1),
+        # false: every chunk of a rollout writes the state anew from its retrieved history,
+        # as training does. true: the state folds every generated frame in order across
+        # chunks, and training scans the contiguous frames before the segment (recent or tail).
+        "carry": Param("bool", False, doc="carry the state across rollout chunks"),
+    }
+    default_readout = {"variant": "residual", "args": {}}
+    readouts = ("cross_attention", "residual")
+    recurrent = True
+    scans = True
 
     def name(self, profile) -> str:
         return "state"
@@ -68,9 +82,9 @@ class StateFamily(Family):
                 + _recurrence_parameters(config.recurrence, config.recurrence_args, config.dim))
 
     def build(self, config: StateMemory, backbone):
-        from echodsl.memory.state import StateConfig, StateStore
+        from echodsl.families.state.storage import StateStorage, StateStorageConfig
 
-        return StateStore(StateConfig(backbone.dim, config.dim, config.recurrence, backbone.grid,
+        return StateStorage(StateStorageConfig(backbone.dim, config.dim, config.recurrence, backbone.grid,
                                       config.memory_frames, dict(config.recurrence_args), backbone.fov_deg))
 
 

@@ -1,4 +1,4 @@
-"""State memory: a fixed-size recurrent state written frame by frame.
+"""The ``state`` storage module: a fixed-size recurrent state written frame by frame.
 
 Each history frame is patch-embedded (plus pose embedding) and projected to the state
 width; a recurrence folds it into a carry whose size does not depend on how many frames
@@ -15,7 +15,7 @@ Recurrences (``RECURRENCES``):
 * ``none``: the latest frame.
 
 A masked frame leaves the carry unchanged. Read-outs: ``residual`` / ``cross_attention``
-at every ``every``-th block (readout.py) or ``none``.
+at every ``every``-th block (``echodsl.memory.readouts``) or ``none``.
 
 Letters: B batch, M frames, n = hp*wp tokens per frame, E state width, K kernel,
 P = gh*gw spatial blocks, Q scan state size, D model width.
@@ -167,7 +167,7 @@ RECURRENCES: dict[str, type[Recurrence]] = {
 
 
 @dataclass(frozen=True)
-class StateConfig:
+class StateStorageConfig:
     dim: int  # model width D
     width: int  # state width E (the profile's state dim)
     recurrence: str  # a key of RECURRENCES
@@ -177,10 +177,10 @@ class StateConfig:
     fov_deg: float = 90.0
 
 
-class StateStore(nn.Module):
-    family = "state"
+class StateStorage(nn.Module):
+    kind = "state"
 
-    def __init__(self, config: StateConfig):
+    def __init__(self, config: StateStorageConfig):
         super().__init__()
         self.config = config
         self.pose = PoseEmbedding(config.dim, config.history_frames, config.token_grid, config.fov_deg)
@@ -203,7 +203,7 @@ class StateStore(nn.Module):
         seen = seen | memory.mask.any(dim=1)
         tensors = {f"carry.{k}": v for k, v in carry.items()}
         tensors["seen"] = seen
-        return MemoryState(self.family, tensors, frames=first + m)
+        return MemoryState(self.kind, tensors, frames=first + m)
 
     def read(self, state: MemoryState) -> MemoryTokens:
         carry = {k[len("carry."):]: v for k, v in state.tensors.items() if k.startswith("carry.")}

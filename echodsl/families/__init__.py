@@ -1,18 +1,19 @@
-"""The memory-family registry: one entry per storage variant, one file per family (torch-free).
+"""The memory-family registry: one entry per storage variant, one package per family (torch-free).
 
-Adding a family is one new file under this package (its typed config, lowering, token and
-parameter arithmetic, write policy and builder) and one line in ``FAMILIES``; its modules
-go beside the existing ones in ``echodsl.memory`` and its clauses in the language schema.
-Lowering, building, the sampler, rollouts and evaluation look families up here instead of
-testing storage names.
+Adding a family is one new package under this one and one line in ``FAMILIES``. The
+package's ``__init__`` holds its typed config, its part of the language (the storage
+variant's arguments, default read-out, the read-outs that can read it), lowering, token and
+parameter arithmetic, write policy and builder; its torch modules sit beside it in the
+package and are imported only by ``build``. The language schema, lowering, building, the
+sampler, rollouts and evaluation look families up here instead of testing storage names.
 """
 
 from __future__ import annotations
 
 from echodsl.errors import BuildError
-from echodsl.memory.families import frames, none, state, summary
-from echodsl.memory.families.base import Family, Profile, StorageConfig
-from echodsl.memory.families.readouts import READOUTS, ReadoutKind, ReadoutPlan
+from echodsl.families import frames, none, state, summary
+from echodsl.families.base import Family, Profile, StorageConfig
+from echodsl.families.readouts import READOUTS, ReadoutKind, ReadoutPlan
 from echodsl.presets import BackboneConfig
 
 FAMILIES: dict[str, Family] = {

@@ -2,8 +2,8 @@
 
 One entry per ``readout`` variant of the language: its parameter count, whether its memory
 tokens join the self-attention sequence, the attention FLOPs it adds, and its builder
-(torch is imported only there). Which storage each read-out can read is the language's
-rule (``lang.schema.READOUT_REQUIRES``).
+(torch is imported only there: the modules are in ``echodsl.memory.readouts``). Which
+storage each read-out can read, each family declares (``Family.readouts``).
 
 Letters: D model width, E memory width, N target tokens, S memory tokens, L text tokens.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from echodsl.errors import BuildError
-from echodsl.memory.families.base import layer_norm, linear
+from echodsl.families.base import layer_norm, linear
 from echodsl.presets import BackboneConfig
 
 
@@ -63,7 +63,7 @@ class Joint(ReadoutKind):
         return 4 * (n * s + s * s) * d + 4 * s * backbone.text_len * d
 
     def build(self, plan, width, backbone, action_inject):
-        from echodsl.memory.context import JointConfig, JointReadout
+        from echodsl.memory.readouts.joint import JointConfig, JointReadout
 
         return JointReadout(JointConfig(backbone.dim, backbone.num_layers, plan.args["placement"],
                                         backbone.attention_head_dim, plan.args["gate"], action_inject or "pre_norm"))
@@ -86,7 +86,7 @@ class CrossAttention(ReadoutKind):
         return 4 * n * s * backbone.dim
 
     def build(self, plan, width, backbone, action_inject):
-        from echodsl.memory.readout import CrossAttentionConfig, CrossAttentionReadout
+        from echodsl.memory.readouts.cross_attention import CrossAttentionConfig, CrossAttentionReadout
 
         return CrossAttentionReadout(CrossAttentionConfig(backbone.dim, width, plan.args["heads"],
                                                           plan.args["dedicated"], plan.attach))
@@ -102,7 +102,7 @@ class TextConcat(ReadoutKind):
         return 4 * n * s * backbone.dim
 
     def build(self, plan, width, backbone, action_inject):
-        from echodsl.memory.spatial import TextConcatConfig, TextConcatReadout
+        from echodsl.memory.readouts.text_concat import TextConcatConfig, TextConcatReadout
 
         return TextConcatReadout(TextConcatConfig(backbone.dim, backbone.num_layers))
 
@@ -114,7 +114,7 @@ class Residual(ReadoutKind):
         return len(plan.attach) * linear(width, backbone.dim)
 
     def build(self, plan, width, backbone, action_inject):
-        from echodsl.memory.readout import ResidualConfig, ResidualReadout
+        from echodsl.memory.readouts.residual import ResidualConfig, ResidualReadout
 
         return ResidualReadout(ResidualConfig(backbone.dim, width, plan.attach))
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from echodsl.memory.families.base import Family, StorageConfig, history_fields, pose_embedding, reject_compression
+from echodsl.families.base import Family, StorageConfig, history_fields, pose_embedding, reject_compression
+from echodsl.families.history import HISTORY
+from echodsl.params import Param
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,13 @@ class SummaryMemory(StorageConfig):
 class SummaryFamily(Family):
     storage = "summary"
     config = SummaryMemory
+    arguments = {
+        **HISTORY,
+        "grid": Param("size", (8, 8), doc="summary tokens per side"),
+        "pool": Param("choice", "mean", choices=("mean", "max")),
+    }
+    default_readout = {"variant": "cross_attention", "args": {"heads": 4, "dedicated": False}}
+    readouts = ("joint", "cross_attention", "text_concat")
 
     def name(self, profile) -> str:
         return "spatial"
@@ -37,10 +46,10 @@ class SummaryFamily(Family):
         return pose_embedding(d, config.memory_frames) + self.tokens(config, backbone) * d  # + grid positions
 
     def build(self, config: SummaryMemory, backbone):
-        from echodsl.memory.spatial import SummaryConfig, SummaryStore
+        from echodsl.families.summary.storage import SummaryStorage, SummaryStorageConfig
 
-        return SummaryStore(SummaryConfig(backbone.dim, backbone.grid, config.grid, config.pool,
-                                          config.memory_frames, backbone.fov_deg))
+        return SummaryStorage(SummaryStorageConfig(backbone.dim, backbone.grid, config.grid, config.pool,
+                                                   config.memory_frames, backbone.fov_deg))
 
 
 FAMILY = SummaryFamily()

@@ -1,4 +1,5 @@
-"""``storage frames``: K - 1 retrieved frames as patch tokens, optionally compressed.
+"""``storage frames``: K - 1 retrieved frames as patch tokens, optionally compressed
+(``storage``: the module; ``compression``: the pooling and mixture-of-contexts modules).
 
 The study's context family (no compression) and compression family (``weights``,
 ``length``, ``hybrid`` or the parameter-free ``moc``). The memory is rewritten every chunk
@@ -11,7 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from echodsl.memory.families.base import Family, StorageConfig, history_fields, linear, pose_embedding
+from echodsl.families.base import Family, StorageConfig, history_fields, linear, pose_embedding
+from echodsl.families.history import HISTORY
 
 POOLING = ("length", "hybrid")  # compressions that pool r:1 in time
 WEIGHTING = ("weights", "hybrid")  # compressions that re-weight stored frames
@@ -34,6 +36,10 @@ class FramesMemory(StorageConfig):
 class FramesFamily(Family):
     storage = "frames"
     config = FramesMemory
+    arguments = {**HISTORY}
+    default_readout = {"variant": "joint", "args": {"placement": "suffix", "gate": "none"}}
+    readouts = ("joint", "cross_attention")
+    compresses = True
 
     def name(self, profile) -> str:
         return "context" if profile.compression.variant == "none" else "compression"
@@ -67,15 +73,15 @@ class FramesFamily(Family):
     def build(self, config: FramesMemory, backbone):
         if not config.memory_frames:
             return None
-        from echodsl.memory.compression import Compression, CompressionConfig, MixtureOfContexts
-        from echodsl.memory.context import FrameStore, FrameStoreConfig
+        from echodsl.families.frames.compression import Compression, CompressionConfig, MixtureOfContexts
+        from echodsl.families.frames.storage import FramesStorage, FramesStorageConfig
 
         d = backbone.dim
         compression = None if config.compression in ("none", "moc") else Compression(
             CompressionConfig(config.compression, d, config.ratio or 1))
         mixture = MixtureOfContexts(config.temperature, config.top) if config.compression == "moc" else None
-        return FrameStore(FrameStoreConfig(d, config.memory_frames, backbone.tokens_per_frame, backbone.grid,
-                                           backbone.fov_deg), compression, mixture)
+        return FramesStorage(FramesStorageConfig(d, config.memory_frames, backbone.tokens_per_frame, backbone.grid,
+                                                 backbone.fov_deg), compression, mixture)
 
 
 FAMILY = FramesFamily()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from echodsl.memory.families.base import Family, StorageConfig, reject_compression
+from echodsl.families.base import Family, StorageConfig, reject_compression
 
 
 @dataclass(frozen=True)

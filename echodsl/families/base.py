@@ -1,15 +1,18 @@
 """What every memory family provides, and the parameter arithmetic they share (torch-free).
 
 A family is one storage variant of the language (``storage none | frames | summary |
-state``). Its file defines a typed, frozen configuration (the family's part of a
-``MemoryPlan``) and a ``Family`` object that knows how to
+state``). Its package's ``__init__`` defines a typed, frozen configuration (the family's
+part of a ``MemoryPlan``) and a ``Family`` object that declares its part of the language
+(the storage variant's arguments, its default read-out, the read-outs that can read it,
+whether compression and recurrence apply) and knows how to
 
 * ``lower`` a resolved profile on a backbone geometry to that configuration,
 * count the tokens one read of the memory holds and the trainable parameters its storage
   module adds (plain arithmetic: the language layer's token-budget warning and ``explain``
   use it without torch; a compiler test checks it against the built modules),
 * say which blocks its read-out attaches to,
-* ``build`` its storage module (torch is imported only there),
+* ``build`` its storage module (torch is imported only there: the package's torch
+  modules, e.g. its ``storage`` module, are imported inside ``build``),
 * and how it is written across the chunks of a rollout (``carries``).
 
 Letters: D model width, E memory width, M memory frames, n tokens per frame.
@@ -22,6 +25,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol
 
 from echodsl.errors import BuildError
+from echodsl.params import Param
 from echodsl.presets import RAY_FEATURES, BackboneConfig
 
 
@@ -76,6 +80,16 @@ class Family(ABC):
 
     storage: ClassVar[str]
     config: ClassVar[type[StorageConfig]]
+    # The language side: ``storage <name>(...)``'s arguments, the read-out a profile that
+    # writes none gets, the read-outs that can read this memory, and whether a
+    # ``compression`` / ``recurrence`` clause other than ``none`` applies to it.
+    arguments: ClassVar[dict[str, Param]] = {}
+    default_readout: ClassVar[dict[str, Any]] = {"variant": "none", "args": {}}
+    readouts: ClassVar[tuple[str, ...]] = ()
+    compresses: ClassVar[bool] = False
+    recurrent: ClassVar[bool] = False
+    # True: the memory is written oldest -> newest whatever order ``select`` gives (a scan).
+    scans: ClassVar[bool] = False
     # True for the design that remembers nothing beyond its anchor frame: the floor every
     # memory design is compared to (``results compare --baseline auto``).
     anchor_only: ClassVar[bool] = False
