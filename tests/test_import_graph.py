@@ -45,7 +45,7 @@ ALLOWED: dict[str, set[str]] = {
     "benchmarks": {"cli", "runner", "report", "eval", "runtime", "store", "compiler", "data", "memory",
                    "backbone", "api", "lang", "families", "base"},
     "report": {"eval", "store", "lang", "families", "base"},
-    "runner": {"eval", "runtime", "store", "compiler", "data", "lang", "families", "base"},
+    "runner": {"report", "eval", "runtime", "store", "compiler", "data", "lang", "families", "base"},
     "eval": {"runtime", "compiler", "data", "memory", "backbone", "lang", "families", "base"},
     "runtime": {"compiler", "data", "memory", "backbone", "lang", "families", "base"},
     "store": {"lang", "families", "base"},
