@@ -193,6 +193,8 @@ COMPRESSION_REQUIRES = ("frames",)
 RECURRENCE_REQUIRES = ("state",)
 
 PRESETS = tuple(BACKBONE_PRESETS)
+# The judge of a study's open-domain return branch, and of a plan that has none.
+DEFAULT_JUDGE = "rubric"
 DEFAULT_PRESET = "tiny"  # a backbone with neither preset nor config; a config keeps its latent geometry
 
 STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
@@ -247,7 +249,7 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
         "replay": {},
         "return": {
             "domain": Param("choice", REQUIRED, choices=("in", "open")),
-            "judge": Param("choice", "rubric", choices=("rubric", "openai")),
+            "judge": Param("choice", DEFAULT_JUDGE, choices=("rubric", "openai")),
         },
     },
 }

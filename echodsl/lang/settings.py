@@ -34,8 +34,16 @@ class Settings:
 
 # ---------------------------------------------------------------- history: select(...)
 
+class _Select(Settings):
+    @property
+    def fov(self) -> "SelectFov":
+        """The fov ranking a plan records for this history: its own for ``fov``; any other
+        select records the defaults, which its sampler ignores."""
+        return settings_of("select", "fov")
+
+
 @dataclass(frozen=True)
-class SelectFov(Settings):
+class SelectFov(_Select):
     clause, variant = "select", "fov"
     samples: int
     recency: float
@@ -43,19 +51,23 @@ class SelectFov(Settings):
     overlap: str  # symmetric | bounded | unbounded
     far: float  # metres
 
+    @property
+    def fov(self) -> "SelectFov":
+        return self
+
 
 @dataclass(frozen=True)
-class SelectRecent(Settings):
+class SelectRecent(_Select):
     clause, variant = "select", "recent"
 
 
 @dataclass(frozen=True)
-class SelectUniform(Settings):
+class SelectUniform(_Select):
     clause, variant = "select", "uniform"
 
 
 @dataclass(frozen=True)
-class SelectTail(Settings):
+class SelectTail(_Select):
     clause, variant = "select", "tail"
     n: int
 
@@ -67,7 +79,14 @@ Select = SelectFov | SelectRecent | SelectUniform | SelectTail
 
 @dataclass(frozen=True)
 class StorageNone(Settings):
+    """No memory: the history is the anchor alone (k = 1), so nothing is selected."""
+
     clause, variant = "storage", "none"
+    k: ClassVar[int] = 1
+
+    @property
+    def select(self) -> "SelectFov":
+        return settings_of("select", "fov")
 
 
 @dataclass(frozen=True)
@@ -317,7 +336,9 @@ def parameters(clause: str, variant: str) -> dict[str, Param]:
 
 def settings_of(clause: str, value: Any) -> Settings:
     """The settings of one resolved clause: a ``Variant``, its JSON form, or a bare variant
-    name (every argument then takes its default)."""
+    name (every argument then takes its default); settings are returned as they are."""
+    if isinstance(value, Settings):
+        return value
     variant, args = _variant_and_args(value)
     cls = SETTINGS[(clause, variant)]
     params = parameters(clause, variant)

@@ -73,7 +73,7 @@ def pretrain_shared(pairs: list[Pair], *, progress: bool = True) -> None:
     done = set()
     for pair in pairs:
         run = pair.run
-        if run.train.args.get("pretrain") and shared_cache(pair) not in done:
+        if run.flow.pretrain and shared_cache(pair) not in done:
             ensure_pretrained(run, shared_cache(pair), progress=progress)
             done.add(shared_cache(pair))
 
@@ -162,7 +162,7 @@ def _run_pair(pair: Pair, store_url: str, sizes: EvalSizes, device: str | None, 
             return Outcome(pair, "finished", seconds=time.perf_counter() - t0)
         outbox.raise_if_failed()
         outbox.log_metrics(_train_metrics(result))
-        plan = EvalPlan.from_study(run, run.backbone["preset"], sizes)
+        plan = EvalPlan.from_study(run, run.settings.backbone.preset, sizes)
         report = evaluate(load_trained(pair.run_dir, device=str(env.device)), plan.config,
                           branches=plan.branches, progress=progress, out_dir=pair.run_dir / "eval")
         outbox.log_metrics([MetricValue(r.branch, r.name, r.value, chunk=r.chunk)

@@ -36,9 +36,8 @@ def i2v_profile() -> Profile:
 
 def pretrain_run(run: assemble.RunConfig) -> assemble.RunConfig:
     """The I2V run whose backbone ``run`` starts from: same setup, ``steps = pretrain``."""
-    args = dict(run.train.args)
-    steps = args.pop("pretrain")
-    args.update(steps=steps, pretrain=0, probe_every=0)
+    args = {name: value for name, value in run.train.args.items() if name != "pretrain"}
+    args.update(steps=run.flow.pretrain, pretrain=0, probe_every=0)
     return assemble.RunConfig(i2v_profile(), run.backbone, run.data, Variant(variant=run.train.variant, args=args),
                               run.eval, PRETRAIN_SEED, run.base_dir, run.study, run.vae)
 
@@ -58,7 +57,7 @@ def _entry(base: assemble.RunConfig, cache: Path) -> Path:
 def ensure_pretrained(run: assemble.RunConfig, cache: Path, *, progress: bool = True) -> Path | None:
     """The shared backbone's checkpoint for ``run`` (trained now if missing); None when the
     run asks for no pretraining."""
-    if not run.train.args.get("pretrain"):
+    if not run.flow.pretrain:
         return None
     base = pretrain_run(run)
     out = _entry(base, cache)

@@ -9,6 +9,7 @@ from echodsl.memory.base import MemoryInput, MemoryTokens
 from echodsl.memory.base import MemoryCrossAttention, masked_attend
 from echodsl.memory.compression import Compression, CompressionConfig, LengthPooling
 from echodsl.memory.spatial import SummaryConfig, SummaryStore
+from echodsl.lang.settings import settings_of
 from echodsl.memory.state import Recurrence, StateConfig, StateStore
 
 
@@ -54,7 +55,8 @@ def test_memory_cross_attention_zero_init():
 
 
 def _state(recurrence, args, tiny_backbone):
-    return StateStore(StateConfig(128, 32, recurrence, (8, 8), 8, args))
+    settings = settings_of("recurrence", {"variant": recurrence, "args": args})
+    return StateStore(StateConfig(128, 32, settings, (8, 8), 8))
 
 
 @pytest.mark.parametrize("frames", [2, 6])
