@@ -198,9 +198,8 @@ def source_of(run: RunConfig, split: str = "train"):
 def world_of(run: RunConfig) -> World:
     """The embedded world at the run's resolution: held-out probes come from it."""
     height, width = backbone_of(run).frame_hw
-    if run.data.variant != "world":  # a real data set still takes its held-out probes from the world
-        return World(WorldConfig(scenes=64, height=height, width=width, seed=0))
-    data = run.settings.data
+    # A real data set still takes its held-out probes from the world, as `data world` draws it.
+    data = run.settings.data if run.data.variant == "world" else settings_of("data", "world")
     return World(WorldConfig(scenes=data.scenes, height=height, width=width, seed=0, detail=data.detail,
                              path=PathConfig(drift=data.drift)))
 

@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 
 from echodsl.lang.model import Profile, Variant, sha256_hex
+from echodsl.lang.schema import default_clause
 from echodsl.runtime import assemble
 from echodsl.runtime.checkpoint import list_checkpoints
 from echodsl.runtime.trainer import TrainOptions, Trainer
@@ -31,7 +32,7 @@ def i2v_profile() -> Profile:
     """The anchor-only profile the shared backbone is trained as."""
     none = Variant(variant="none")
     return Profile(name="pretrain_i2v", storage=none, compression=none, readout=none, recurrence=none,
-                   action=Variant(variant="relative_rt", args={"inject": "pre_norm"}))
+                   action=Variant.from_json(default_clause("action")))
 
 
 def pretrain_run(run: assemble.RunConfig) -> assemble.RunConfig:
