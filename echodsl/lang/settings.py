@@ -19,7 +19,8 @@ from dataclasses import dataclass, fields, make_dataclass
 from functools import cache
 from typing import Any, ClassVar
 
-from echodsl.lang.schema import DEFAULT_EVERY, DEFAULT_PRESET, PROFILE_CLAUSES, STUDY_CLAUSES, Param, default_value
+from echodsl.lang.schema import (DEFAULT_EVERY, DEFAULT_PRESET, PROFILE_CLAUSES, SELECT_VARIANTS, STUDY_CLAUSES, Param,
+                                 default_value)
 
 
 class Settings:
@@ -330,7 +331,7 @@ RECORDED_BEFORE: dict[tuple[str, str], dict[str, Any]] = {("data", "mind"): {"sp
 def parameters(clause: str, variant: str) -> dict[str, Param]:
     """The schema's arguments of ``clause variant(...)`` (``select`` is the history's call)."""
     if clause == "select":
-        return PROFILE_CLAUSES["storage"]["frames"]["select"].variants[variant]
+        return SELECT_VARIANTS[variant]
     table = PROFILE_CLAUSES if clause in PROFILE_CLAUSES else STUDY_CLAUSES
     return table[clause][variant]
 
@@ -347,11 +348,11 @@ def settings_of(clause: str, value: Any) -> Settings:
     values = {}
     for f in fields(cls):
         if f.name in args:
-            values[f.name] = _typed(clause, params.get(f.name), args[f.name])
+            values[f.name] = _typed(params.get(f.name), args[f.name])
         elif f.name in before:
             values[f.name] = before[f.name]
         elif f.name in params:
-            values[f.name] = _typed(clause, params[f.name], default_value(params[f.name]))
+            values[f.name] = _typed(params[f.name], default_value(params[f.name]))
         else:  # a derived field not recorded
             values[f.name] = None
     return cls(**values)
@@ -376,7 +377,7 @@ def _variant_and_args(value: Any) -> tuple[str, dict[str, Any]]:
     return value.variant, value.args
 
 
-def _typed(clause: str, param: Param | None, value: Any) -> Any:
+def _typed(param: Param | None, value: Any) -> Any:
     """``value`` as its parameter's type: nested calls become settings, sizes tuples."""
     if param is None or value is None:
         return value
