@@ -61,11 +61,11 @@ def language_default() -> dict:
     """fov()'s arguments, read from the language's own table, as select_memory keywords
     (``far`` becomes ``depth_range``); 512 samples as the paper's profiles."""
     from echodsl.data.retriever import NEAR_M
-    from echodsl.lang.schema import SELECT_VARIANTS
+    from echodsl.lang.settings import settings_of
 
-    args = {name: p.default for name, p in SELECT_VARIANTS["fov"].items()}
-    return {"samples": SAMPLES, "recency": args["recency"], "key": args["key"], "overlap": args["overlap"],
-            "depth_range": (NEAR_M, args["far"])}
+    fov = settings_of("select", "fov")
+    return {"samples": SAMPLES, "recency": fov.recency, "key": fov.key, "overlap": fov.overlap,
+            "depth_range": (NEAR_M, fov.far)}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
     >>> import echodsl
     >>> doc = echodsl.loads("profile ctx { storage frames(k = 5) }")
-    >>> doc.profile("ctx").storage["k"]
+    >>> doc.profile("ctx").settings.storage.k
     5
 
 ``load``/``loads`` read specs, ``dump``/``dumps`` write them; the stages ``parse`` and

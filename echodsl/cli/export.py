@@ -45,7 +45,7 @@ def mind_cmd(run: str, gt_root: str | None, out: str, model: str | None, mirror_
     if gt_root is None:
         if trained.run.data.variant != "mind":
             raise UsageError("pass --gt MIND_ROOT", hint="the run was not trained on data mind(root = ...)")
-        gt_root = trained.run.resolve(trained.run.data["root"])
+        gt_root = trained.run.resolve(trained.run.settings.data.root)
     summary = export_mind(trained, gt_root, out, model=model, mirror_paths=mirror_paths,
                           mirror_frames=mirror_frames, limit=limit, steps=steps, stride=stride, progress=not as_json)
     if as_json:

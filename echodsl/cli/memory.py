@@ -55,7 +55,7 @@ def memory_lines(spec: Path, profile: str, study: str | None, attention: str, ca
     run = RunConfig.from_study(s, chosen, s.seeds[0], base) if s else RunConfig.standalone(chosen, 0, base)
     estimates = run_estimates(run, attention, card_gb)
     where = f"study {s.name}" if s else "the default setup"
-    lines = [f"peak training memory per process ({where}, {run.backbone.get('preset') or 'tiny'}):",
+    lines = [f"peak training memory per process ({where}, {run.settings.backbone.base_preset}):",
              "  " + estimates[0].line(card_gb)]
     lines += ["  with " + ("checkpointing = blocks" if e.dtype == estimates[0].dtype else
                            "checkpointing = blocks, dtype = bf16") + ": " + e.line(card_gb).split(": ", 1)[1]

@@ -60,6 +60,7 @@ class MemoryPlan:
         data = asdict(self)
         data["backbone"] = {"preset": self.backbone.preset, "source": self.backbone.source}
         data["storage"] = self.storage.to_json()
+        data["readout"] = self.readout.to_json()
         return data
 
 
@@ -75,7 +76,7 @@ def lower(profile: Profile, backbone: BackboneConfig | str = "tiny") -> MemoryPl
     tokens, joined = token_counts(storage, readout, bb)
     return MemoryPlan(
         profile=profile.name, spec_hash=profile.spec_hash, family=family_of(storage.kind).name(profile), backbone=bb,
-        storage=storage, readout=readout, action=profile.action.variant, action_inject=profile.action.get("inject"),
+        storage=storage, readout=readout, action=profile.action.variant, action_inject=profile.settings.action.inject,
         memory_tokens=tokens, sequence_tokens=joined, param_budget=memory_parameters(storage, readout, bb),
     )
 

@@ -108,10 +108,8 @@ def check_not_trained_on(trained, source: mind.MindSource) -> None:
     run = trained.run
     if run.data.variant != "mind":
         return
-    from echodsl.runtime.assemble import mind_split
-
-    split = mind_split(run.data)
-    trained_on = {d.resolve() for _, _, d in mind.clip_dirs(run.resolve(run.data["root"]), split)}
+    data = run.settings.data
+    trained_on = {d.resolve() for _, _, d in mind.clip_dirs(run.resolve(data.root), data.split)}
     both = sorted(d for _, _, d in source.dirs if d.resolve() in trained_on)
     if both:
         raise UsageError(f"the run was trained on {len(both)} of the clips it would be exported on "

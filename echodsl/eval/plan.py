@@ -12,10 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from echodsl.eval.report import EvalConfig
-from echodsl.lang.model import Variant
+from echodsl.lang.schema import DEFAULT_JUDGE
+from echodsl.lang.settings import EvalReplay, EvalReturn, settings_of
 from echodsl.presets import EVAL_DEFAULTS
-
-DEFAULT_JUDGE = "rubric"
 
 
 @dataclass(frozen=True)
@@ -49,22 +48,24 @@ class EvalPlan:
 
     @classmethod
     def from_study(cls, study_or_clause, preset: str | None, sizes: EvalSizes = EvalSizes()) -> "EvalPlan":
-        """``study_or_clause``: a ``Study`` or ``RunConfig`` (anything with an ``eval``
-        clause) or the clause itself; ``preset``: the backbone preset (sizes default by it)."""
-        clause = getattr(study_or_clause, "eval", study_or_clause)
-        branches, judge = _read_clause(clause)
+        """``study_or_clause``: a ``Study`` or ``RunConfig`` (anything with setup ``settings``)
+        or the ``eval`` clause itself (Variants or settings); ``preset``: the backbone preset
+        (sizes default by it)."""
+        settings = getattr(study_or_clause, "settings", None)
+        clause = settings.eval if settings is not None else study_or_clause
+        branches, judge = _read_clause(tuple(settings_of("eval", e) for e in clause))
         return cls(branches, judge, sizes.config(preset or "", judge))
 
 
-def _read_clause(clause: Iterable[Variant]) -> tuple[tuple[str, ...], str]:
+def _read_clause(clause: Iterable[EvalReplay | EvalReturn]) -> tuple[tuple[str, ...], str]:
     names, judge = [], DEFAULT_JUDGE
     for e in clause:
-        if e.variant == "replay":
+        if isinstance(e, EvalReplay):
             names.append("replay")
         else:
-            names.append("return_in" if e["domain"] == "in" else "return_open")
-            if e["domain"] == "open":
-                judge = e["judge"]
+            names.append("return_in" if e.domain == "in" else "return_open")
+            if e.domain == "open":
+                judge = e.judge
     if any(n.startswith("return") for n in names):
         names.append("write")
     return tuple(dict.fromkeys(names)), judge

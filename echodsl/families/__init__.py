@@ -44,7 +44,7 @@ def lower_memory(profile: Profile, backbone: BackboneConfig) -> tuple[StorageCon
     storage = family.lower(profile, backbone)
     kind = profile.readout.variant
     attach = () if kind == "none" else family.attach(storage, profile, backbone)
-    return storage, ReadoutPlan(kind, _plain(profile.readout.args), attach)
+    return storage, ReadoutPlan(kind, profile.settings.readout, attach)
 
 
 def token_counts(storage: StorageConfig, readout: ReadoutPlan, backbone: BackboneConfig) -> tuple[int, int]:
@@ -78,9 +78,6 @@ def sequence_tokens(profile: Profile, backbone: BackboneConfig) -> int:
     storage, readout = lower_memory(profile, backbone)
     return backbone.segment_frames * backbone.tokens_per_frame + token_counts(storage, readout, backbone)[1]
 
-
-def _plain(args: dict) -> dict:
-    return {k: (v.to_json() if hasattr(v, "to_json") else v) for k, v in args.items()}
 
 
 __all__ = ["FAMILIES", "READOUTS", "Family", "ReadoutPlan", "StorageConfig", "build_memory",

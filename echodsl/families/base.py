@@ -21,7 +21,7 @@ Letters: D model width, E memory width, M memory frames, n tokens per frame.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from echodsl.errors import BuildError
@@ -34,10 +34,11 @@ class Profile(Protocol):
     language layer depends on this registry, never the other way round)."""
 
     name: str
-    storage: Any  # each clause a Variant: .variant, .args, ["arg"], .get("arg")
+    storage: Any  # each clause a Variant (.variant names it); lowering reads only ``settings``
     compression: Any
     readout: Any
     recurrence: Any
+    settings: Any  # the clauses as typed settings: settings.storage.k, settings.recurrence.every
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,15 @@ class StorageConfig:
     """
 
     kind: ClassVar[str] = ""
-    memory_frames: int = 0  # M frames the sampler provides per sample (k - 1)
-    select: str = "fov"  # fov | recent | uniform | tail
-    samples: int = 512  # fov: points sampled in the target frusta
-    recency: float = 0.0  # fov: weight of recency in the tie-break
-    key: str = "middle"  # fov: middle (the segment's middle frame) | targets (every target)
-    overlap: str = "symmetric"  # fov: symmetric | bounded | unbounded (see data/retriever.py)
-    far: float = 3.0  # fov: far limit of the compared frusta, metres
+    memory_frames: int  # M frames the sampler provides per sample (k - 1)
+    select: str  # fov | recent | uniform | tail
+    samples: int  # fov: points sampled in the target frusta
+    recency: float  # fov: weight of recency in the tie-break
+    key: str  # fov: middle (the segment's middle frame) | targets (every target)
+    overlap: str  # fov: symmetric | bounded | unbounded (see data/retriever.py)
+    far: float  # fov: far limit of the compared frusta, metres
     # True: the memory is written oldest -> newest whatever order ``select`` gives (a scan).
-    chronological: bool = False
+    chronological: bool = field(default=False, kw_only=True)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, **asdict(self)}
@@ -66,12 +67,11 @@ class StorageConfig:
 
 def history_fields(profile: Profile) -> dict[str, Any]:
     """The ``StorageConfig`` history fields of ``profile``'s storage clause (k, select)."""
-    select = profile.storage["select"]
-    name, args = getattr(select, "variant", select), getattr(select, "args", {})  # fov(...) or a bare name
-    return {"memory_frames": profile.storage["k"] - 1,  # the anchor is the segment's own frame 0
-            "select": name, "samples": int(args.get("samples", 512)), "recency": float(args.get("recency", 0.0)),
-            "key": args.get("key", "middle"), "overlap": args.get("overlap", "symmetric"),
-            "far": float(args.get("far", 3.0))}
+    storage = profile.settings.storage
+    fov = storage.select.fov  # a select other than fov records fov's defaults, unused
+    return {"memory_frames": storage.k - 1,  # the anchor is the segment's own frame 0
+            "select": storage.select.variant, "samples": fov.samples, "recency": fov.recency,
+            "key": fov.key, "overlap": fov.overlap, "far": fov.far}
 
 
 class Family(ABC):

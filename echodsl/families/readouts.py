@@ -10,7 +10,7 @@ Letters: D model width, E memory width, N target tokens, S memory tokens, L text
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from echodsl.errors import BuildError
@@ -21,8 +21,12 @@ from echodsl.presets import BackboneConfig
 @dataclass(frozen=True)
 class ReadoutPlan:
     kind: str  # none | joint | cross_attention | text_concat | residual
-    args: dict[str, Any] = field(default_factory=dict)
+    settings: Any  # the profile's read-out settings (``echodsl.lang.settings.Readout*``)
     attach: tuple[int, ...] = ()  # block indices the read-out touches
+
+    def to_json(self) -> dict[str, Any]:
+        """The recorded form: the read-out's arguments under ``args``."""
+        return {"kind": self.kind, "args": asdict(self.settings), "attach": self.attach}
 
 
 class ReadoutKind:
@@ -56,7 +60,7 @@ class Joint(ReadoutKind):
     joins_sequence = True
 
     def parameters(self, plan, width, backbone) -> int:
-        return backbone.num_layers * backbone.dim if plan.args["gate"] == "zero" else 0
+        return backbone.num_layers * backbone.dim if plan.settings.gate == "zero" else 0
 
     def flops(self, plan, n, s, backbone) -> int:
         d = backbone.dim  # targets→memory, memory→memory, and the memory stream's text cross-attention
@@ -65,22 +69,22 @@ class Joint(ReadoutKind):
     def build(self, plan, width, backbone, action_inject):
         from echodsl.memory.readouts.joint import JointConfig, JointReadout
 
-        return JointReadout(JointConfig(backbone.dim, backbone.num_layers, plan.args["placement"],
-                                        backbone.attention_head_dim, plan.args["gate"], action_inject or "pre_norm"))
+        return JointReadout(JointConfig(backbone.dim, backbone.num_layers, plan.settings.placement,
+                                        backbone.attention_head_dim, plan.settings.gate, action_inject or "pre_norm"))
 
 
 class CrossAttention(ReadoutKind):
     """Targets cross-attend to the memory after the text cross-attention of attached blocks."""
 
     def check(self, plan, backbone, profile) -> None:
-        if backbone.dim % plan.args["heads"]:
-            raise BuildError(f"model width {backbone.dim} is not divisible by {plan.args['heads']} heads",
+        if backbone.dim % plan.settings.heads:
+            raise BuildError(f"model width {backbone.dim} is not divisible by {plan.settings.heads} heads",
                              profile=profile)
 
     def parameters(self, plan, width, backbone) -> int:
         d = backbone.dim
         layer = layer_norm(d) + layer_norm(width) + linear(d, d) + linear(width, 2 * d) + linear(d, d)
-        return (len(plan.attach) if plan.args["dedicated"] else 1) * layer
+        return (len(plan.attach) if plan.settings.dedicated else 1) * layer
 
     def flops(self, plan, n, s, backbone) -> int:
         return 4 * n * s * backbone.dim
@@ -88,8 +92,8 @@ class CrossAttention(ReadoutKind):
     def build(self, plan, width, backbone, action_inject):
         from echodsl.memory.readouts.cross_attention import CrossAttentionConfig, CrossAttentionReadout
 
-        return CrossAttentionReadout(CrossAttentionConfig(backbone.dim, width, plan.args["heads"],
-                                                          plan.args["dedicated"], plan.attach))
+        return CrossAttentionReadout(CrossAttentionConfig(backbone.dim, width, plan.settings.heads,
+                                                          plan.settings.dedicated, plan.attach))
 
 
 class TextConcat(ReadoutKind):

@@ -15,11 +15,13 @@ import hashlib
 import json
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from echodsl.errors import NotFound
 from echodsl.families import family_of
 from echodsl.lang.schema import PROFILE_CLAUSE_ORDER
+from echodsl.lang.settings import ProfileSettings, SetupSettings, profile_settings, setup_settings
 
 
 class _Record:
@@ -102,6 +104,11 @@ class Profile(_Record):
     def clauses(self) -> dict[str, Variant]:
         return {c: getattr(self, c) for c in PROFILE_CLAUSE_ORDER}
 
+    @cached_property
+    def settings(self) -> ProfileSettings:
+        """The five clauses as typed settings (``settings.storage.k``): what lowering reads."""
+        return profile_settings(self.clauses())
+
     def canonical(self) -> dict[str, Any]:
         """The resolved design without its name: the input of ``spec_hash``."""
         return {c: v.to_json() for c, v in self.clauses().items()}
@@ -155,6 +162,11 @@ class Study(_Record):
     @property
     def setup_hash(self) -> str:
         return sha256_hex(self.setup())
+
+    @cached_property
+    def settings(self) -> SetupSettings:
+        """The setup as typed settings: backbone, data, recipe and evaluation plan."""
+        return setup_settings(self.backbone, self.data, self.train, self.eval)
 
     def canonical(self) -> dict[str, Any]:
         return {

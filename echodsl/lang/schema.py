@@ -16,6 +16,10 @@ from echodsl.params import AT_LEAST_1, POSITIVE, REQUIRED, Param, Range  # noqa:
 from echodsl.presets import PRESETS as BACKBONE_PRESETS
 
 RATIO = Param("int", REQUIRED, Range(lo=2), doc="r:1 temporal pooling; 2 ≤ ratio ≤ k")
+# A recurrence's read-out attaches to every `every`-th block; one that takes no `every`
+# (smoothing, none) attaches the same way.
+DEFAULT_EVERY = 4
+EVERY = Param("int", DEFAULT_EVERY, AT_LEAST_1)
 
 # clause -> variant -> argument -> Param. The first variant listed is the default.
 PROFILE_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
@@ -51,12 +55,12 @@ PROFILE_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
     },
     "recurrence": {
         "none": {},
-        "gated_ema": {"every": Param("int", 4, AT_LEAST_1)},
-        "causal_conv": {"kernel": Param("int", 3, Range(lo=2)), "every": Param("int", 4, AT_LEAST_1)},
+        "gated_ema": {"every": EVERY},
+        "causal_conv": {"kernel": Param("int", 3, Range(lo=2)), "every": EVERY},
         "block_scan": {
             "block": Param("size", (4, 4)),
             "state": Param("int", 16, AT_LEAST_1),
-            "every": Param("int", 4, AT_LEAST_1),
+            "every": EVERY,
         },
         "smoothing": {"alpha": Param("float", 0.9, Range(lo=0, hi=1, lo_open=True, hi_open=True))},
     },
@@ -78,11 +82,14 @@ COMPRESSION_REQUIRES = tuple(name for name, family in FAMILIES.items() if family
 RECURRENCE_REQUIRES = tuple(name for name, family in FAMILIES.items() if family.recurrent)
 
 PRESETS = tuple(BACKBONE_PRESETS)
+# The judge of a study's open-domain return branch, and of a plan that has none.
+DEFAULT_JUDGE = "rubric"
+DEFAULT_PRESET = "tiny"  # a backbone with neither preset nor config; a config keeps its latent geometry
 
 STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
     "backbone": {
         "wan": {
-            # exactly one of preset/config; neither means preset = tiny (checker rule)
+            # exactly one of preset/config; neither means preset = DEFAULT_PRESET (checker rule)
             "preset": Param("choice", None, choices=PRESETS),
             "config": Param("string", None, doc="path to a diffusers config.json or its directory"),
             "weights": Param("string", None, doc="pretrained transformer: a local diffusers folder or the "
@@ -131,7 +138,7 @@ STUDY_CLAUSES: dict[str, dict[str, dict[str, Param]]] = {
         "replay": {},
         "return": {
             "domain": Param("choice", REQUIRED, choices=("in", "open")),
-            "judge": Param("choice", "rubric", choices=("rubric", "openai")),
+            "judge": Param("choice", DEFAULT_JUDGE, choices=("rubric", "openai")),
         },
     },
 }

@@ -7,7 +7,7 @@ from echodsl.lang.arguments import INVALID, ArgumentChecker, describe_value
 from echodsl.lang.budget import sequence_tokens
 from echodsl.lang.diagnostics import Diagnostic, Note, did_you_mean, error, warning
 from echodsl.lang.model import Checked, Study, Variant
-from echodsl.lang.schema import DEFAULT_EVAL, LIST_CLAUSES, PROFILE_CLAUSES, STUDY_CLAUSE_ORDER, STUDY_CLAUSES
+from echodsl.lang.schema import DEFAULT_EVAL, DEFAULT_PRESET, LIST_CLAUSES, PROFILE_CLAUSES, STUDY_CLAUSE_ORDER, STUDY_CLAUSES
 from echodsl.lang.source import Span
 
 
@@ -69,7 +69,7 @@ def check_study(decl: ast.StudyDecl, decls: dict, checked: Checked, diagnostics:
 
 def _default(keyword: str) -> Variant:
     if keyword == "backbone":
-        return Variant(variant="wan", args={"preset": "tiny", "config": None})
+        return Variant(variant="wan", args={"preset": DEFAULT_PRESET, "config": None})
     variant, params = next(iter(STUDY_CLAUSES[keyword].items()))
     return Variant(variant=variant, args={k: p.default for k, p in params.items()})
 
@@ -82,7 +82,7 @@ def _backbone(call, diagnostics: list[Diagnostic]):
                                  hint="a config file fully describes the model; drop the preset"))
         return INVALID
     if preset is None and config is None:
-        call.args["preset"] = "tiny"
+        call.args["preset"] = DEFAULT_PRESET
     return call
 
 
@@ -155,7 +155,7 @@ def _eval(clause: ast.Clause, checker: ArgumentChecker, diagnostics: list[Diagno
 
 
 def _budget(study: Study, profiles: list, diagnostics: list[Diagnostic]) -> None:
-    preset = study.backbone.get("preset")
+    preset = study.settings.backbone.preset
     if preset is None:
         return  # a custom config: its geometry is known only once the model is built
     for profile, span in profiles:

@@ -50,7 +50,7 @@ def pretrain_shared(pairs: list[Pair], *, progress: bool = True) -> None:
     done = set()
     for pair in pairs:
         run = pair.run
-        if run.train.args.get("pretrain") and shared_cache(pair) not in done:
+        if run.flow.pretrain and shared_cache(pair) not in done:
             ensure_pretrained(run, shared_cache(pair), progress=progress)
             done.add(shared_cache(pair))
 
@@ -129,7 +129,7 @@ def _train(pair: Pair, holding: Holding, env: Dist, stop: StopRequest, progress:
 def _evaluate(pair: Pair, env: Dist, sizes: EvalSizes, progress: bool) -> EvalReport:
     """The study's evaluation of the pair's newest checkpoint (frames saved under ``eval/``)."""
     run = pair.run
-    plan = EvalPlan.from_study(run, run.backbone["preset"], sizes)
+    plan = EvalPlan.from_study(run, run.settings.backbone.preset, sizes)
     return evaluate(load_trained(pair.run_dir, device=str(env.device)), plan.config,
                     branches=plan.branches, progress=progress, out_dir=pair.run_dir / "eval")
 

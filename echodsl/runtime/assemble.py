@@ -9,6 +9,7 @@ memory differs — the study's whole point.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,8 @@ from echodsl.data.trajectory import PathConfig
 from echodsl.data.world import World, WorldConfig
 from echodsl.errors import UsageError
 from echodsl.lang.model import Profile, Study, Variant, sha256_hex
+from echodsl.lang.settings import SetupSettings, TrainFlow, settings_of, setup_settings
 from echodsl.lang.study import default_setup
-from echodsl.runtime.flow import FlowConfig
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,15 @@ class RunConfig:
                    Variant.from_json(data["train"]), tuple(Variant.from_json(e) for e in data["eval"]),
                    data["seed"], Path(data["base_dir"]), data["study"], Path(data["vae"]) if data["vae"] else None)
 
+    @cached_property
+    def settings(self) -> SetupSettings:
+        """The setup as typed settings (``run.settings.backbone.weights``): what the run reads."""
+        return setup_settings(self.backbone, self.data, self.train, self.eval)
+
     @property
-    def flow(self) -> FlowConfig:
-        return FlowConfig.from_clause(self.train.args)
+    def flow(self) -> TrainFlow:
+        """The training recipe (``train flow(...)``, overrides applied)."""
+        return self.settings.train
 
     @property
     def setup_hash(self) -> str:
@@ -113,32 +120,33 @@ def with_weights_hash(backbone: Variant, base_dir: Path) -> Variant:
     """``backbone`` with the sha256 of its pretrained weights (``weights_sha256``) and text
     encoder (``text_encoder_sha256``): the bytes, not the paths, are part of the setup, so
     two runs from different weights never compare as one setup."""
-    args = dict(backbone.args)
+    wan, args = settings_of("backbone", backbone), dict(backbone.args)
     resolve = lambda value: Path(value) if Path(value).is_absolute() else base_dir / value  # noqa: E731
-    if args.get("weights") and "weights_sha256" not in args:
+    if wan.weights and wan.weights_sha256 is None:
         from echodsl.backbone.weights import weights_sha256
 
-        args["weights_sha256"] = weights_sha256(resolve(args["weights"]))
-    if args.get("vae") and "vae_sha256" not in args:
+        args["weights_sha256"] = weights_sha256(resolve(wan.weights))
+    if wan.vae and wan.vae_sha256 is None:
         from echodsl.backbone.weights import weights_sha256
 
-        args["vae_sha256"] = weights_sha256(resolve(args["vae"]))
-    if args.get("text_encoder") and "text_encoder_sha256" not in args:
+        args["vae_sha256"] = weights_sha256(resolve(wan.vae))
+    if wan.text_encoder and wan.text_encoder_sha256 is None:
         from echodsl.backbone.text_encoder import encoder_sha256
 
-        args["text_encoder_sha256"] = encoder_sha256(resolve(args["text_encoder"]))
+        args["text_encoder_sha256"] = encoder_sha256(resolve(wan.text_encoder))
     return backbone if args == backbone.args else Variant(variant=backbone.variant, args=args)
 
 
 def weights_of(run: RunConfig) -> Path | None:
     """The pretrained transformer weights a run starts from (None: random init)."""
-    weights = run.backbone.get("weights")
+    weights = run.settings.backbone.weights
     return run.resolve(weights) if weights else None
 
 
 def backbone_of(run: RunConfig) -> BackboneConfig:
-    config, encoder = run.backbone.get("config"), run.backbone.get("text_encoder")
-    bb = backbone_config(run.backbone.get("preset") or "tiny", run.resolve(config) if config else None)
+    backbone = run.settings.backbone
+    config, encoder = backbone.config, backbone.text_encoder
+    bb = backbone_config(backbone.base_preset, run.resolve(config) if config else None)
     return replace(bb, text_encoder=str(run.resolve(encoder))) if encoder else bb
 
 
@@ -174,12 +182,12 @@ def source_of(run: RunConfig, split: str = "train"):
     if run.data.variant == "world":
         world = world_of(run)
         return InMemorySource(world) if height * width <= 128 * 128 else world
-    root = run.resolve(run.data["root"])
+    root = run.resolve(run.settings.data.root)
     if not root.is_dir():
         raise UsageError(f"data root {root} does not exist",
                          hint=f"{run.data.variant}(root = ...) is relative to the spec file")
     if run.data.variant == "mind":
-        split = mind_split(run.data)
+        split = run.settings.data.split
         if split != "train":  # the checker refuses it in a spec; a run directory written before must not slip by
             raise UsageError(f"refusing to train on MIND's {split} clips: they are the clips `echodsl export mind` "
                              "is scored on", hint="train on data mind(root = ..., split = train)")
@@ -187,21 +195,13 @@ def source_of(run: RunConfig, split: str = "train"):
     return open_source(run.data.variant, root, height, width)
 
 
-def mind_split(data: Variant) -> str:
-    """The MIND split a ``data mind(...)`` clause trains on. Runs recorded before the clause
-    had ``split`` trained on the test clips, so a missing value means ``test``."""
-    return data.args.get("split") or "test"
-
-
 def world_of(run: RunConfig) -> World:
     """The embedded world at the run's resolution: held-out probes come from it."""
     height, width = backbone_of(run).frame_hw
-    if run.data.variant != "world":  # a real data set still takes its held-out probes from the world
-        return World(WorldConfig(scenes=64, height=height, width=width, seed=0))
-    args = run.data.args
-    return World(WorldConfig(scenes=args["scenes"], height=height, width=width, seed=0,
-                             detail=args.get("detail", "fine"),
-                             path=PathConfig(drift=args.get("drift", PathConfig.drift))))
+    # A real data set still takes its held-out probes from the world, as `data world` draws it.
+    data = run.settings.data if run.data.variant == "world" else settings_of("data", "world")
+    return World(WorldConfig(scenes=data.scenes, height=height, width=width, seed=0, detail=data.detail,
+                             path=PathConfig(drift=data.drift)))
 
 
 def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
@@ -226,7 +226,7 @@ def sampler_of(run: RunConfig, plan: MemoryPlan) -> SamplerConfig:
 
 def vae_of(run: RunConfig) -> Path | None:
     """The VAE weights of a run: ``wan(vae = ...)`` in the spec, else ``RunConfig.vae``."""
-    vae = run.backbone.get("vae")
+    vae = run.settings.backbone.vae
     return run.resolve(vae) if vae else run.vae
 
 

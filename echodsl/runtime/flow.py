@@ -4,40 +4,17 @@ Convention: ``t`` in [0, 1], ``t = 1`` pure noise; ``x_t = (1 - t) x_0 + t ε`` 
 ``ε ~ N(0, noise_shift²)``; the model predicts the velocity ``v = ε - x_0``. The timestep
 shift maps a uniform ``u`` to ``shift·u / (1 + (shift - 1)·u)``, which spends more of
 training (and of sampling) at high noise — what large video latents need (the seed uses
-15). The DiT sees ``1000·t`` (Wan's timestep scale); clean frames carry 0.
+15). The DiT sees ``1000·t`` (Wan's timestep scale); clean frames carry 0. The recipe's
+numbers (``train flow(...)``) are ``echodsl.lang.settings.TrainFlow``: ``RunConfig.flow``.
 
 Letters: B batch, F frames, C channels, h/w latent grid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 TIMESTEP_SCALE = 1000.0  # Wan's sinusoidal timestep embedding expects [0, 1000]
-
-
-@dataclass(frozen=True)
-class FlowConfig:
-    """The study's ``train flow(...)`` clause, with the paper's values as defaults."""
-
-    steps: int = 5000
-    lr: float = 5e-5
-    batch: int = 1
-    shift: float = 15.0  # timestep shift (training and sampling)
-    noise_shift: float = 1.0  # scale of the flow's Gaussian noise (1.0 = standard path)
-    spike: float = 15.0  # skip a step whose loss exceeds spike × the running mean
-    overlap_drop: float = 0.1  # chance a segment's retrieved memory is dropped (anchor kept)
-    pretrain: int = 0  # steps of the shared I2V backbone every run starts from (0: from scratch)
-    probe_every: int = 0  # steps between memory-use diagnostics during training (0: never)
-    checkpointing: str = "none"  # "blocks": recompute each transformer block in backward
-    dtype: str = "fp32"  # parameter dtype: "bf16" halves weights, gradients and AdamW states
-    accumulate: int = 1  # micro-batches per optimizer step (the batch is split into them)
-
-    @classmethod
-    def from_clause(cls, args: dict) -> "FlowConfig":
-        return cls(**{k: args[k] for k in cls.__dataclass_fields__ if k in args})
 
 
 def shift_timesteps(u: torch.Tensor, shift: float) -> torch.Tensor:

@@ -37,6 +37,7 @@ from echodsl.data import retriever
 from echodsl.data.camera import relative_actions
 from echodsl.data.seeding import stable_seed
 from echodsl.data.text import TextConfig, embed_caption
+from echodsl.lang.settings import ReadoutJoint
 from echodsl.memory.base import MemoryInput
 from echodsl.runtime import assemble
 from echodsl.runtime.flow import frame_timesteps, interpolate, noise_like
@@ -177,7 +178,7 @@ def _attention(records, seg: Segment, plan: MemoryPlan, attn, chance, overlap_x)
     frames = per_token.view(slots, n)  # (T, n): stored slots (compression may pool frames)
     valid = mask[:slots] if slots == mask.shape[0] else mask.view(slots, -1).any(1)
     total = float(frames[valid].sum())
-    if plan.readout.args.get("gate") == "none":
+    if isinstance(plan.readout.settings, ReadoutJoint) and plan.readout.settings.gate == "none":
         keys = valid.sum() * n + plan.tokens_per_frame * plan.backbone.segment_frames
         attn.append(total)
         chance.append(float(valid.sum() * n / keys))

@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 
 from echodsl.lang.model import Profile, Variant, sha256_hex
+from echodsl.lang.schema import default_clause
 from echodsl.runtime import assemble
 from echodsl.runtime.checkpoint import list_checkpoints
 from echodsl.runtime.trainer import TrainOptions, Trainer
@@ -31,14 +32,13 @@ def i2v_profile() -> Profile:
     """The anchor-only profile the shared backbone is trained as."""
     none = Variant(variant="none")
     return Profile(name="pretrain_i2v", storage=none, compression=none, readout=none, recurrence=none,
-                   action=Variant(variant="relative_rt", args={"inject": "pre_norm"}))
+                   action=Variant.from_json(default_clause("action")))
 
 
 def pretrain_run(run: assemble.RunConfig) -> assemble.RunConfig:
     """The I2V run whose backbone ``run`` starts from: same setup, ``steps = pretrain``."""
-    args = dict(run.train.args)
-    steps = args.pop("pretrain")
-    args.update(steps=steps, pretrain=0, probe_every=0)
+    args = {name: value for name, value in run.train.args.items() if name != "pretrain"}
+    args.update(steps=run.flow.pretrain, pretrain=0, probe_every=0)
     return assemble.RunConfig(i2v_profile(), run.backbone, run.data, Variant(variant=run.train.variant, args=args),
                               run.eval, PRETRAIN_SEED, run.base_dir, run.study, run.vae)
 
@@ -58,7 +58,7 @@ def _entry(base: assemble.RunConfig, cache: Path) -> Path:
 def ensure_pretrained(run: assemble.RunConfig, cache: Path, *, progress: bool = True) -> Path | None:
     """The shared backbone's checkpoint for ``run`` (trained now if missing); None when the
     run asks for no pretraining."""
-    if not run.train.args.get("pretrain"):
+    if not run.flow.pretrain:
         return None
     base = pretrain_run(run)
     out = _entry(base, cache)

@@ -127,7 +127,7 @@ class Trainer:
                              f"accumulate = {self.flow.accumulate} equal micro-batches")
         self.plan = assemble.plan_of(run)
         self.model = assemble.make_model(self.plan, run.seed, assemble.weights_of(run),
-                                         run.backbone.get("weights_sha256"))
+                                         run.settings.backbone.weights_sha256)
         if self.flow.pretrain:
             if options.init_from is None:
                 raise UsageError(f"this recipe fine-tunes a pretrained backbone (pretrain = {self.flow.pretrain}) "

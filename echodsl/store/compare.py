@@ -21,14 +21,12 @@ from typing import Any
 from sqlalchemy import select
 
 from echodsl.errors import UsageError
+from echodsl.lang.fields import CLAUSES, flatten_spec, spec_field
 from echodsl.store.columns import COMPARE, Column
 from echodsl.store.groups import Group
 from echodsl.store.records import Run, run_from_sql
 from echodsl.store.schema import RUN_LEVEL, SqlLatestMetric, SqlRun
 from echodsl.store.store import Store
-
-CLAUSES = ("storage", "compression", "readout", "recurrence", "action")
-
 
 @dataclass(frozen=True)
 class Comparison:
@@ -162,36 +160,6 @@ def changed_fields(flats: list[dict[str, Any]], names: list[str]) -> list[str]:
 
 
 # --- spec fields ---------------------------------------------------------------------------
-
-def spec_field(canonical: dict[str, Any], path: str) -> Any:
-    """The value at ``path`` (``storage``, ``storage.k``, ``storage.select.samples``), or None."""
-    node: Any = canonical.get(path.split(".")[0])
-    for part in path.split(".")[1:]:
-        if not isinstance(node, dict):
-            return None
-        node = node.get("args", {}).get(part)
-    if isinstance(node, dict):
-        return node.get("variant")
-    return tuple(node) if isinstance(node, list) else node
-
-
-def flatten_spec(canonical: dict[str, Any]) -> dict[str, Any]:
-    """Every field of a canonical spec by dot path, in clause and argument order."""
-    out: dict[str, Any] = {}
-
-    def walk(prefix: str, node: dict[str, Any]) -> None:
-        out[prefix] = node["variant"]
-        for name, value in node.get("args", {}).items():
-            if isinstance(value, dict) and "variant" in value:
-                walk(f"{prefix}.{name}", value)
-            else:
-                out[f"{prefix}.{name}"] = tuple(value) if isinstance(value, list) else value
-
-    for clause in CLAUSES:
-        if clause in canonical:
-            walk(clause, canonical[clause])
-    return out
-
 
 def check_field(path: str, canonicals: list[dict[str, Any]]) -> None:
     if path.split(".")[0] not in CLAUSES:

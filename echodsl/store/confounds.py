@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from echodsl.lang.fields import spec_field
 from echodsl.lang.history import history_of, select_text
 
 FIELDS = ("storage.k", "storage.select", "storage.carry", "action", "readout.placement", "recipe")
@@ -52,7 +53,7 @@ def field_value(canonical: dict[str, Any], field: str) -> str | None:
         action = canonical["action"]
         return select_text(action)
     if field == "readout.placement":
-        return canonical["readout"]["args"].get("placement")
+        return spec_field(canonical, field)
     raise KeyError(field)
 
 

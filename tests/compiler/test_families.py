@@ -10,6 +10,7 @@ from echodsl.memory.base import MemoryCrossAttention, masked_attend
 from echodsl.families.frames.compression import Compression, CompressionConfig, LengthPooling
 from echodsl.families.summary.storage import SummaryStorage, SummaryStorageConfig
 from echodsl.families.state.storage import Recurrence, StateStorage, StateStorageConfig
+from echodsl.lang.settings import settings_of
 
 
 
@@ -54,7 +55,8 @@ def test_memory_cross_attention_zero_init():
 
 
 def _state(recurrence, args, tiny_backbone):
-    return StateStorage(StateStorageConfig(128, 32, recurrence, (8, 8), 8, args))
+    settings = settings_of("recurrence", {"variant": recurrence, "args": args})
+    return StateStorage(StateStorageConfig(128, 32, settings, (8, 8), 8))
 
 
 @pytest.mark.parametrize("frames", [2, 6])

@@ -32,5 +32,8 @@ def test_each_family_lowers_to_its_own_config():
 def test_write_policies_and_the_baseline():
     assert [k for k, f in FAMILIES.items() if f.anchor_only] == ["none"]
     # Every family writes each rollout chunk's memory anew unless a state is told to carry.
-    assert not any(f.carries(f.config()) for f in FAMILIES.values())
-    assert FAMILIES["state"].carries(FAMILIES["state"].config(carry=True))
+    tiny = backbone_config("tiny")
+    profiles = echodsl.loads(SPEC + "profile carried { storage state(carry = true, select = recent) }").profiles.values()
+    carries = {p.name: family_of(p.storage.variant).carries(family_of(p.storage.variant).lower(p, tiny))
+               for p in profiles}
+    assert carries == {"none_p": False, "frames_p": False, "summary_p": False, "state_p": False, "carried": True}

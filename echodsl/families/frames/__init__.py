@@ -22,11 +22,11 @@ WEIGHTING = ("weights", "hybrid")  # compressions that re-weight stored frames
 @dataclass(frozen=True)
 class FramesMemory(StorageConfig):
     kind: ClassVar[str] = "frames"
-    compression: str = "none"  # none | weights | length | hybrid | moc
-    ratio: int | None = None  # r of length/hybrid pooling
-    slots: int = 0  # stored slots after compression: ceil(M / r) when pooled
-    temperature: float | None = None  # moc: softmax temperature over frame similarities
-    top: int | None = None  # moc: frames kept (0: all)
+    compression: str  # none | weights | length | hybrid | moc
+    ratio: int | None  # r of length/hybrid pooling
+    slots: int  # stored slots after compression: ceil(M / r) when pooled
+    temperature: float | None  # moc: softmax temperature over frame similarities
+    top: int | None  # moc: frames kept (0: all)
 
     @property
     def pool_ratio(self) -> int:
@@ -47,11 +47,13 @@ class FramesFamily(Family):
     def lower(self, profile, backbone) -> FramesMemory:
         history = history_fields(profile)
         frames = history["memory_frames"]
-        compression = profile.compression.variant
-        ratio = profile.compression.get("ratio")
+        settings = profile.settings.compression
+        compression = settings.variant
+        ratio = settings.ratio if compression in POOLING else None
         slots = math.ceil(frames / ratio) if compression in POOLING else frames
+        moc = compression == "moc"
         return FramesMemory(**history, compression=compression, ratio=ratio, slots=slots,
-                            temperature=profile.compression.get("temperature"), top=profile.compression.get("top"))
+                            temperature=settings.temperature if moc else None, top=settings.top if moc else None)
 
     def tokens(self, config: FramesMemory, backbone) -> int:
         return config.slots * backbone.tokens_per_frame

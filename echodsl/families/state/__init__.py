@@ -8,25 +8,22 @@ segment). The read-out attaches to every ``every``-th block."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from echodsl.families.base import Family, StorageConfig, history_fields, linear, pose_embedding, reject_compression
 from echodsl.families.history import HISTORY
 from echodsl.params import AT_LEAST_1, Param
 
-# A recurrence without an ``every`` argument attaches like the grammar's default.
-DEFAULT_EVERY = 4
 
-
-def _recurrence_parameters(name: str, args: dict[str, Any], width: int) -> int:
-    """Parameters of ``storage.RECURRENCES[name]`` at state width E."""
-    if name == "gated_ema":
+def _recurrence_parameters(recurrence: Any, width: int) -> int:
+    """Parameters of ``memory.state.RECURRENCES[recurrence.variant]`` at state width E."""
+    if recurrence.variant == "gated_ema":
         return linear(width, width)
-    if name == "causal_conv":
-        return args["kernel"] * width
-    if name == "block_scan":
-        q = args["state"]
+    if recurrence.variant == "causal_conv":
+        return recurrence.kernel * width
+    if recurrence.variant == "block_scan":
+        q = recurrence.state
         return linear(width, width) + 2 * linear(width, q) + width * q + width  # dt, B, C, A, skip
     return 0  # smoothing (fixed alpha) and none (the latest frame)
 
@@ -34,10 +31,15 @@ def _recurrence_parameters(name: str, args: dict[str, Any], width: int) -> int:
 @dataclass(frozen=True)
 class StateMemory(StorageConfig):
     kind: ClassVar[str] = "state"
-    dim: int = 256  # state width E
-    carry: bool = False  # fold new frames into the state across rollout chunks
-    recurrence: str = "none"
-    recurrence_args: dict[str, Any] = field(default_factory=dict)
+    dim: int  # state width E
+    carry: bool  # fold new frames into the state across rollout chunks
+    recurrence: Any  # the profile's recurrence settings (``.variant``, ``.every``, its arguments)
+
+    def to_json(self) -> dict[str, Any]:
+        """The recorded form: the recurrence as its variant name and its arguments."""
+        data = super().to_json()
+        data.update(recurrence=self.recurrence.variant, recurrence_args=asdict(self.recurrence))
+        return data
 
 
 class StateFamily(Family):
@@ -61,9 +63,9 @@ class StateFamily(Family):
 
     def lower(self, profile, backbone) -> StateMemory:
         reject_compression(profile)
-        return StateMemory(**history_fields(profile), chronological=True, dim=profile.storage["dim"],
-                           carry=bool(profile.storage.get("carry")),
-                           recurrence=profile.recurrence.variant, recurrence_args=dict(profile.recurrence.args))
+        settings = profile.settings
+        return StateMemory(**history_fields(profile), chronological=True, dim=settings.storage.dim,
+                           carry=settings.storage.carry, recurrence=settings.recurrence)
 
     def carries(self, config: StateMemory) -> bool:
         return config.carry
@@ -75,17 +77,17 @@ class StateFamily(Family):
         return config.dim
 
     def attach(self, config: StateMemory, profile, backbone) -> tuple[int, ...]:
-        return tuple(range(0, backbone.num_layers, config.recurrence_args.get("every", DEFAULT_EVERY)))
+        return tuple(range(0, backbone.num_layers, config.recurrence.every))
 
     def parameters(self, config: StateMemory, backbone) -> int:
         return (pose_embedding(backbone.dim, config.memory_frames) + linear(backbone.dim, config.dim)
-                + _recurrence_parameters(config.recurrence, config.recurrence_args, config.dim))
+                + _recurrence_parameters(config.recurrence, config.dim))
 
     def build(self, config: StateMemory, backbone):
         from echodsl.families.state.storage import StateStorage, StateStorageConfig
 
         return StateStorage(StateStorageConfig(backbone.dim, config.dim, config.recurrence, backbone.grid,
-                                      config.memory_frames, dict(config.recurrence_args), backbone.fov_deg))
+                                               config.memory_frames, backbone.fov_deg))
 
 
 FAMILY = StateFamily()

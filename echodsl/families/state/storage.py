@@ -24,7 +24,7 @@ P = gh*gw spatial blocks, Q scan state size, D model width.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -54,7 +54,7 @@ class Recurrence(nn.Module):
 
 
 class GatedEMA(Recurrence):
-    def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
+    def __init__(self, width: int, settings: Any, token_grid: tuple[int, int]):
         super().__init__()
         self.gate = nn.Linear(width, width)
 
@@ -70,9 +70,9 @@ class GatedEMA(Recurrence):
 
 
 class CausalConv(Recurrence):
-    def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
+    def __init__(self, width: int, settings: Any, token_grid: tuple[int, int]):
         super().__init__()
-        self.kernel = args["kernel"]
+        self.kernel = settings.kernel
         self.weight = nn.Parameter(torch.full((self.kernel, width), 1.0 / self.kernel))  # mean at init
 
     def init_carry(self, u: torch.Tensor) -> Carry:
@@ -89,11 +89,11 @@ class CausalConv(Recurrence):
 
 
 class BlockScan(Recurrence):
-    def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
+    def __init__(self, width: int, settings: Any, token_grid: tuple[int, int]):
         super().__init__()
-        self.block = tuple(args["block"])
+        self.block = tuple(settings.block)
         self.token_grid = token_grid
-        q = args["state"]
+        q = settings.state
         self.dt = nn.Linear(width, width)
         self.to_b = nn.Linear(width, q)
         self.to_c = nn.Linear(width, q)
@@ -141,9 +141,9 @@ class BlockScan(Recurrence):
 
 
 class Smoothing(Recurrence):
-    def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
+    def __init__(self, width: int, settings: Any, token_grid: tuple[int, int]):
         super().__init__()
-        self.alpha = float(args["alpha"])
+        self.alpha = float(settings.alpha)
 
     def init_carry(self, u: torch.Tensor) -> Carry:
         return {"s": torch.zeros_like(u)}
@@ -156,7 +156,7 @@ class Smoothing(Recurrence):
 
 
 class Latest(Smoothing):
-    def __init__(self, width: int, args: dict[str, Any], token_grid: tuple[int, int]):
+    def __init__(self, width: int, settings: Any, token_grid: tuple[int, int]):
         nn.Module.__init__(self)
         self.alpha = 0.0
 
@@ -170,10 +170,9 @@ RECURRENCES: dict[str, type[Recurrence]] = {
 class StateStorageConfig:
     dim: int  # model width D
     width: int  # state width E (the profile's state dim)
-    recurrence: str  # a key of RECURRENCES
+    recurrence: Any  # the profile's recurrence settings; its variant is a key of RECURRENCES
     token_grid: tuple[int, int]  # (hp, wp)
     history_frames: int
-    args: dict[str, Any] = field(default_factory=dict)  # the recurrence's resolved arguments
     fov_deg: float = 90.0
 
 
@@ -185,7 +184,7 @@ class StateStorage(nn.Module):
         self.config = config
         self.pose = PoseEmbedding(config.dim, config.history_frames, config.token_grid, config.fov_deg)
         self.encode = nn.Linear(config.dim, config.width)
-        self.recurrence = RECURRENCES[config.recurrence](config.width, config.args, config.token_grid)
+        self.recurrence = RECURRENCES[config.recurrence.variant](config.width, config.recurrence, config.token_grid)
 
     def init_weights(self) -> None:
         """Nothing to zero: the state reaches the targets only through a zero-init read-out."""

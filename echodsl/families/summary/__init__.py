@@ -15,8 +15,8 @@ from echodsl.params import Param
 @dataclass(frozen=True)
 class SummaryMemory(StorageConfig):
     kind: ClassVar[str] = "summary"
-    grid: tuple[int, int] = (8, 8)  # (gh, gw) summary tokens
-    pool: str = "mean"  # mean | max
+    grid: tuple[int, int]  # (gh, gw) summary tokens
+    pool: str  # mean | max
 
 
 class SummaryFamily(Family):
@@ -35,8 +35,8 @@ class SummaryFamily(Family):
 
     def lower(self, profile, backbone) -> SummaryMemory:
         reject_compression(profile)
-        return SummaryMemory(**history_fields(profile), grid=tuple(profile.storage["grid"]),
-                             pool=profile.storage["pool"])
+        storage = profile.settings.storage
+        return SummaryMemory(**history_fields(profile), grid=storage.grid, pool=storage.pool)
 
     def tokens(self, config: SummaryMemory, backbone) -> int:
         return config.grid[0] * config.grid[1]
