@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from echodsl.errors import UsageError
 from echodsl.families import family_of
+from echodsl.lang.fields import spec_field
 from echodsl.store.columns import Column
 from echodsl.store.groups import Group
 from echodsl.store.stats import MeanCI, mean_ci
@@ -68,7 +69,7 @@ AUTO = "auto"  # the anchor-only design (storage none): the floor a memory study
 def baseline_group(groups: list[Group], name: str) -> Group | None:
     """The group ``name`` designates; for ``auto`` the first anchor-only one, or None."""
     if name == AUTO:
-        return next((g for g in groups if family_of(g.canonical.get("storage", {}).get("variant", "")).anchor_only),
+        return next((g for g in groups if family_of(spec_field(g.canonical, "storage") or "").anchor_only),
                     None)
     for g in groups:
         if name in g.names or g.spec_hash.startswith(name):
