@@ -36,7 +36,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     # The family and read-out registries: configs, language arguments, lowering, token and
     # parameter arithmetic (torch-free; lang and store read them).
     "families": ("echodsl.families",),
-    "base": ("echodsl.errors", "echodsl.presets", "echodsl.params", "echodsl.jsonout"),
+    "base": ("echodsl.errors", "echodsl.presets", "echodsl.params", "echodsl.jsonout", "echodsl.cache"),
 }
 
 ALLOWED: dict[str, set[str]] = {

@@ -59,6 +59,26 @@ def test_each_grammar_has_its_own_cache_file(monkeypatch, tmp_path):
     assert cache_path(grammar) != cache_path(grammar + "\n// changed\n")
 
 
+def test_every_cache_lives_under_one_root(monkeypatch, tmp_path):
+    """$ECHODSL_CACHE moves the parser, latent, caption and judge caches together; the
+    parser's older $ECHODSL_CACHE_DIR still works where $ECHODSL_CACHE is unset."""
+    from echodsl.backbone.text_encoder import default_cache_dir
+    from echodsl.eval.judges.openai import OpenAIJudgeConfig
+    from echodsl.runtime.encode import default_latent_dir
+
+    monkeypatch.delenv("ECHODSL_CACHE_DIR", raising=False)
+    monkeypatch.setenv("ECHODSL_CACHE", str(tmp_path / "root"))
+    assert cache_path(grammar_text()).parent == tmp_path / "root"
+    assert default_latent_dir() == tmp_path / "root" / "latents"
+    assert default_cache_dir() == tmp_path / "root" / "text"
+    monkeypatch.delenv("ECHODSL_JUDGE_CACHE", raising=False)
+    judge = OpenAIJudgeConfig.from_env(base_url="http://127.0.0.1:9", model="m")
+    assert judge.cache_dir == tmp_path / "root" / "judge"
+    monkeypatch.delenv("ECHODSL_CACHE")
+    monkeypatch.setenv("ECHODSL_CACHE_DIR", str(tmp_path / "old"))
+    assert cache_path(grammar_text()).parent == tmp_path / "old"
+
+
 @pytest.fixture
 def shared_tree(tmp_path):
     (tmp_path / "shared.mem").write_text("profile base { storage frames(k = 5) }\n")

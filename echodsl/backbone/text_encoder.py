@@ -27,14 +27,14 @@ from pathlib import Path
 
 import torch
 
+from echodsl.cache import cache_root
 from echodsl.errors import DataError
 
 
 def default_cache_dir() -> Path:
-    """Where caption embeddings live unless the run names a place: ``$ECHODSL_CACHE/text``
-    or ``~/.cache/echodsl/text``."""
-    root = os.environ.get("ECHODSL_CACHE") or Path.home() / ".cache" / "echodsl"
-    return Path(root) / "text"
+    """Where caption embeddings live unless the run names a place: ``text`` under the cache
+    root (``$ECHODSL_CACHE``, else ``~/.cache/echodsl``)."""
+    return cache_root() / "text"
 
 
 def encoder_files(path: Path) -> list[Path]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +40,7 @@ _import_lark_without_regex()
 import lark  # noqa: E402
 from lark import Lark, Token, Transformer, v_args  # noqa: E402
 
+from echodsl.cache import cache_root
 from echodsl.lang import ast
 from echodsl.lang.diagnostics import Diagnostic, error
 from echodsl.lang.source import SourceFile
@@ -79,12 +79,8 @@ def grammar_text() -> str:
 
 
 def cache_dir() -> Path:
-    """Where the built parser is kept: ``$ECHODSL_CACHE_DIR``, else ``$XDG_CACHE_HOME/echodsl``,
-    else ``~/.cache/echodsl``."""
-    if os.environ.get("ECHODSL_CACHE_DIR"):
-        return Path(os.environ["ECHODSL_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "echodsl"
+    """Where the built parser is kept: the cache root itself (``echodsl.cache.cache_root``)."""
+    return cache_root()
 
 
 def cache_path(grammar: str) -> Path:

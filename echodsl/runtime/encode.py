@@ -10,17 +10,17 @@ read back and checked, not recomputed, so an interrupted run resumes where it st
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from echodsl.cache import cache_root
 
 FRAMES_PER_CALL = 8  # frames encoded per VAE call: bounded memory, a steady progress bar
 
 
 def default_latent_dir() -> Path:
     """The latent cache every run reads unless told otherwise."""
-    root = os.environ.get("ECHODSL_CACHE") or Path.home() / ".cache" / "echodsl"
-    return Path(root) / "latents"
+    return cache_root() / "latents"
 
 
 @dataclass

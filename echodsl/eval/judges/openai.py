@@ -42,6 +42,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from echodsl.cache import cache_root
 from echodsl.errors import JudgeError, UsageError
 from echodsl.eval.judges.base import SUBSCORES, Judge, JudgeCase, JudgeResult, Progress, Subscores
 
@@ -98,7 +99,7 @@ class OpenAIJudgeConfig:
 
 
 def _default_cache() -> str:
-    return str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "echodsl" / "judge")
+    return str(cache_root() / "judge")
 
 
 class AnswerError(JudgeError, ValueError):
