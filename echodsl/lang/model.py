@@ -16,12 +16,14 @@ import json
 import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from echodsl.errors import NotFound
 from echodsl.families import family_of
 from echodsl.lang.schema import PROFILE_CLAUSE_ORDER
-from echodsl.lang.settings import ProfileSettings, SetupSettings, profile_settings, setup_settings
+
+if TYPE_CHECKING:
+    from echodsl.lang.settings import ProfileSettings, SetupSettings
 
 
 class _Record:
@@ -107,6 +109,8 @@ class Profile(_Record):
     @cached_property
     def settings(self) -> ProfileSettings:
         """The five clauses as typed settings (``settings.storage.k``): what lowering reads."""
+        from echodsl.lang.settings import profile_settings  # here: validating never needs settings
+
         return profile_settings(self.clauses())
 
     def canonical(self) -> dict[str, Any]:
@@ -166,6 +170,8 @@ class Study(_Record):
     @cached_property
     def settings(self) -> SetupSettings:
         """The setup as typed settings: backbone, data, recipe and evaluation plan."""
+        from echodsl.lang.settings import setup_settings
+
         return setup_settings(self.backbone, self.data, self.train, self.eval)
 
     def canonical(self) -> dict[str, Any]:

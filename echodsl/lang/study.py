@@ -155,7 +155,7 @@ def _eval(clause: ast.Clause, checker: ArgumentChecker, diagnostics: list[Diagno
 
 
 def _budget(study: Study, profiles: list, diagnostics: list[Diagnostic]) -> None:
-    preset = study.settings.backbone.preset
+    preset = study.backbone.get("preset")  # the language layer reads its own variants
     if preset is None:
         return  # a custom config: its geometry is known only once the model is built
     for profile, span in profiles:
