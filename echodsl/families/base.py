@@ -94,6 +94,11 @@ class Family(ABC):
     # memory design is compared to (``results compare --baseline auto``).
     anchor_only: ClassVar[bool] = False
 
+    def history(self, profile: Profile) -> dict[str, Any]:
+        """The ``StorageConfig`` history fields of ``profile`` for this family: which frames
+        (``history_fields``) and, from ``scans``, whether they are written in time order."""
+        return {**history_fields(profile), "chronological": self.scans}
+
     @abstractmethod
     def name(self, profile: Profile) -> str:
         """The study's family of ``profile``: i2v, context, compression, spatial or state."""

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from echodsl.families.base import Family, StorageConfig, history_fields, linear, pose_embedding
+from echodsl.families.base import Family, StorageConfig, linear, pose_embedding
 from echodsl.families.history import HISTORY
 
 POOLING = ("length", "hybrid")  # compressions that pool r:1 in time
@@ -45,7 +45,7 @@ class FramesFamily(Family):
         return "context" if profile.compression.variant == "none" else "compression"
 
     def lower(self, profile, backbone) -> FramesMemory:
-        history = history_fields(profile)
+        history = self.history(profile)
         frames = history["memory_frames"]
         settings = profile.settings.compression
         compression = settings.variant

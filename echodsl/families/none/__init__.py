@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from echodsl.families.base import Family, StorageConfig, history_fields, reject_compression
+from echodsl.families.base import Family, StorageConfig, reject_compression
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class NoneFamily(Family):
 
     def lower(self, profile, backbone) -> NoMemory:
         reject_compression(profile)
-        return NoMemory(**history_fields(profile))  # no history: the anchor alone (k = 1)
+        return NoMemory(**self.history(profile))  # no history: the anchor alone (k = 1)
 
     def attach(self, config, profile, backbone) -> tuple[int, ...]:
         return ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from echodsl.families.base import Family, StorageConfig, history_fields, linear, pose_embedding, reject_compression
+from echodsl.families.base import Family, StorageConfig, linear, pose_embedding, reject_compression
 from echodsl.families.history import HISTORY
 from echodsl.params import AT_LEAST_1, Param
 
@@ -64,7 +64,7 @@ class StateFamily(Family):
     def lower(self, profile, backbone) -> StateMemory:
         reject_compression(profile)
         settings = profile.settings
-        return StateMemory(**history_fields(profile), chronological=True, dim=settings.storage.dim,
+        return StateMemory(**self.history(profile), dim=settings.storage.dim,
                            carry=settings.storage.carry, recurrence=settings.recurrence)
 
     def carries(self, config: StateMemory) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from echodsl.families.base import Family, StorageConfig, history_fields, pose_embedding, reject_compression
+from echodsl.families.base import Family, StorageConfig, pose_embedding, reject_compression
 from echodsl.families.history import HISTORY
 from echodsl.params import Param
 
@@ -36,7 +36,7 @@ class SummaryFamily(Family):
     def lower(self, profile, backbone) -> SummaryMemory:
         reject_compression(profile)
         storage = profile.settings.storage
-        return SummaryMemory(**history_fields(profile), grid=storage.grid, pool=storage.pool)
+        return SummaryMemory(**self.history(profile), grid=storage.grid, pool=storage.pool)
 
     def tokens(self, config: SummaryMemory, backbone) -> int:
         return config.grid[0] * config.grid[1]
