@@ -23,7 +23,7 @@ from echodsl.runner.plan import Pair, plan_study
 from echodsl.runner.study_report import write_study_report
 from echodsl.runner.worker import pretrain_shared
 from echodsl.store.confounds import Confound
-from echodsl.store.engine import is_in_memory
+from echodsl.store.naming import is_in_memory
 from echodsl.store.export import Table
 from echodsl.store.naming import name_store
 from echodsl.store.resilience import DEFAULT_RETRY_S, RetryPolicy

@@ -7,14 +7,13 @@ from pathlib import Path
 from echodsl.runner.compare import has_results
 from echodsl.runner.outcome import Outcome
 from echodsl.runner.plan import Pair
-from echodsl.store.engine import resolve_url
+from echodsl.store.naming import name_store
 
 
 def report_dir(store_url: str, pairs: list[Pair]) -> Path:
     """``<store dir>/report/<study>`` for a SQLite store, else beside the spec."""
-    url = resolve_url(store_url)
-    base = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else pairs[0].spec.parent
-    return base / "report" / pairs[0].study
+    store_file = name_store(store_url).file
+    return (store_file.parent if store_file else pairs[0].spec.parent) / "report" / pairs[0].study
 
 
 def write_study_report(store_url: str, pairs: list[Pair], outcomes: list[Outcome]) -> tuple[Path | None, str | None]:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from echodsl.errors import StoreError
+from echodsl.store.naming import is_in_memory
 from echodsl.store.resilience import StoreUnavailable
 
 logger = logging.getLogger("echodsl.store")
@@ -35,15 +36,6 @@ _PASSWORD = re.compile(r"(://[^/?#@:]*):[^/?#@]*@")
 def redact_url(url: str | os.PathLike) -> str:
     """``url`` with any password replaced by ``***`` (what every message and summary shows)."""
     return _PASSWORD.sub(r"\1:***@", os.fspath(url))
-
-
-def is_in_memory(url: str) -> bool:
-    """True for SQLite URLs that keep nothing once the process ends (``sqlite://``,
-    ``sqlite:///:memory:``, ``mode=memory``)."""
-    if not url.startswith("sqlite"):
-        return False
-    rest = url.split("://", 1)[-1]
-    return rest in ("", "/", "/:memory:") or rest.startswith("/:memory:?") or "mode=memory" in rest
 
 
 def resolve_url(url_or_path: str | os.PathLike) -> str:

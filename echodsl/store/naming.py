@@ -43,7 +43,7 @@ def name_store(value: str | os.PathLike) -> StoreName:
     if "://" not in text:
         return _file(Path(text))
     scheme, rest = text.split("://", 1)
-    if not scheme.startswith("sqlite") or not text.startswith(scheme + ":///") or _in_memory(rest):
+    if not scheme.startswith("sqlite") or not text.startswith(scheme + ":///") or is_in_memory(text):
         return StoreName(text, None)
     path, query = rest[1:], ""
     if "?" in path:
@@ -62,5 +62,10 @@ def _file(path: Path) -> StoreName:
     return StoreName(_SQLITE_FILE + str(path), path)
 
 
-def _in_memory(rest: str) -> bool:
+def is_in_memory(url: str) -> bool:
+    """True for SQLite URLs that keep nothing once the process ends (``sqlite://``,
+    ``sqlite:///:memory:``, ``mode=memory``)."""
+    if not url.startswith("sqlite"):
+        return False
+    rest = url.split("://", 1)[-1]
     return rest in ("", "/", "/:memory:") or rest.startswith("/:memory:?") or "mode=memory" in rest
